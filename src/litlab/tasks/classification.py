@@ -1,0 +1,93 @@
+"""Image/vector classification: cross-entropy (with optional label smoothing) and torchmetrics per stage."""
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torchmetrics import MaxMetric
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+from litlab.tasks.base import BackboneFactory, SupervisedTask
+from litlab.tasks.metrics import classification_metrics
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class ClassificationTask(SupervisedTask):
+    """Trains `backbone` on (images, labels) batches.
+
+    Logged: `train/loss`, `train/acc`; `val/` and `test/` loss, acc, precision, recall, f1 (and acc_top5
+    with >= 5 classes); `val/acc_best`. The confusion matrix of the last val/test epoch is kept in
+    `self.confusion[stage]` for callbacks to show.
+
+    Args:
+        backbone: model factory from YAML (class_path + init_args); gets (input_shape, num_classes).
+        num_classes: linked from the data module.
+        input_shape: linked from the data module.
+        optimizer: optimizer factory, e.g. SGD or AdamW with its init_args.
+        scheduler: LR scheduler factory or null; OneCycleLR gets its total steps from the trainer.
+        label_smoothing: applied to the training loss only, so val/test loss stay comparable across runs.
+        compile: `torch.compile` the backbone.
+    """
+
+    def __init__(
+        self,
+        backbone: BackboneFactory,
+        num_classes: int,
+        input_shape: tuple[int, ...],
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        scheduler: LRSchedulerCallable | None = None,
+        label_smoothing: float = 0.0,
+        compile: bool = False,
+    ) -> None:
+        super().__init__(backbone, input_shape, num_classes, optimizer, scheduler, compile)
+        self.save_hyperparameters()
+        self.label_smoothing = label_smoothing
+        self.train_acc = classification_metrics(num_classes)["acc"].clone()
+        self.val_metrics = classification_metrics(num_classes).clone(prefix="val/")
+        self.test_metrics = classification_metrics(num_classes).clone(prefix="test/")
+        self.val_confusion = MulticlassConfusionMatrix(num_classes)
+        self.test_confusion = MulticlassConfusionMatrix(num_classes)
+        self.val_acc_best = MaxMetric()
+        self.confusion: dict[str, torch.Tensor] = {}
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
+        self.train_acc(logits, y)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+        return loss
+
+    def on_train_start(self) -> None:
+        self.val_acc_best.reset()  # forget what the sanity-check batches scored
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def predict_step(self, batch: Batch | torch.Tensor, batch_idx: int) -> torch.Tensor:
+        x = batch[0] if isinstance(batch, list | tuple) else batch
+        return self(x).softmax(dim=-1)
+
+    def _evaluate(self, batch: Batch, stage: str) -> None:
+        x, y = batch
+        logits = self(x)
+        metrics = self.val_metrics if stage == "val" else self.test_metrics
+        confusion = self.val_confusion if stage == "val" else self.test_confusion
+        metrics.update(logits, y)
+        confusion.update(logits, y)
+        self.log(f"{stage}/loss", F.cross_entropy(logits, y), prog_bar=stage == "val", sync_dist=True)
+        self.log_dict(metrics, prog_bar=False)
+
+    def on_validation_epoch_end(self) -> None:
+        self.val_acc_best(self.val_metrics["acc"].compute())
+        self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
+        self.confusion["val"] = self.val_confusion.compute()
+        self.val_confusion.reset()
+
+    def on_test_epoch_end(self) -> None:
+        self.confusion["test"] = self.test_confusion.compute()
+        self.test_confusion.reset()

@@ -1,0 +1,66 @@
+"""Regression: MSE loss; MSE, MAE and R² per stage. Pairs with `SyntheticRegressionData`."""
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+
+from litlab.tasks.base import BackboneFactory, SupervisedTask
+from litlab.tasks.metrics import regression_metrics
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class RegressionTask(SupervisedTask):
+    """Trains `backbone` to predict float targets of shape (B, num_outputs).
+
+    Logged: `train/loss`, `train/mse`; `val/` and `test/` loss, mse, mae, r2.
+
+    Args:
+        backbone: model factory from YAML; gets (input_shape, num_outputs).
+        num_outputs: linked from the data module.
+        input_shape: linked from the data module.
+        optimizer: optimizer factory.
+        scheduler: LR scheduler factory or null.
+        compile: `torch.compile` the backbone.
+    """
+
+    def __init__(
+        self,
+        backbone: BackboneFactory,
+        num_outputs: int,
+        input_shape: tuple[int, ...],
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        scheduler: LRSchedulerCallable | None = None,
+        compile: bool = False,
+    ) -> None:
+        super().__init__(backbone, input_shape, num_outputs, optimizer, scheduler, compile)
+        self.save_hyperparameters()
+        self.train_mse = regression_metrics()["mse"].clone()
+        self.val_metrics = regression_metrics().clone(prefix="val/")
+        self.test_metrics = regression_metrics().clone(prefix="test/")
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        pred = self(x)
+        loss = F.mse_loss(pred, y)
+        self.train_mse(pred, y)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/mse", self.train_mse, on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def predict_step(self, batch: Batch | torch.Tensor, batch_idx: int) -> torch.Tensor:
+        return self(batch[0] if isinstance(batch, list | tuple) else batch)
+
+    def _evaluate(self, batch: Batch, stage: str) -> None:
+        x, y = batch
+        pred = self(x)
+        metrics = self.val_metrics if stage == "val" else self.test_metrics
+        metrics.update(pred.squeeze(-1), y.squeeze(-1))
+        self.log(f"{stage}/loss", F.mse_loss(pred, y), prog_bar=stage == "val", sync_dist=True)
+        self.log_dict(metrics)
