@@ -62,17 +62,18 @@ class ClassificationTask(SupervisedTask):
     def on_train_start(self) -> None:
         self.val_acc_best.reset()  # forget what the sanity-check batches scored
 
-    def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        self._evaluate(batch, "val")
+    def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, torch.Tensor]:
+        return self._evaluate(batch, "val")
 
-    def test_step(self, batch: Batch, batch_idx: int) -> None:
-        self._evaluate(batch, "test")
+    def test_step(self, batch: Batch, batch_idx: int) -> dict[str, torch.Tensor]:
+        return self._evaluate(batch, "test")
 
     def predict_step(self, batch: Batch | torch.Tensor, batch_idx: int) -> torch.Tensor:
         x = batch[0] if isinstance(batch, list | tuple) else batch
         return self(x).softmax(dim=-1)
 
-    def _evaluate(self, batch: Batch, stage: str) -> None:
+    def _evaluate(self, batch: Batch, stage: str) -> dict[str, torch.Tensor]:
+        """Update and log the stage's metrics; return logits and targets for callbacks' `on_*_batch_end`."""
         x, y = batch
         logits = self(x)
         metrics = self.val_metrics if stage == "val" else self.test_metrics
@@ -80,7 +81,8 @@ class ClassificationTask(SupervisedTask):
         metrics.update(logits, y)
         confusion.update(logits, y)
         self.log(f"{stage}/loss", F.cross_entropy(logits, y), prog_bar=stage == "val", sync_dist=True)
-        self.log_dict(metrics, prog_bar=False)
+        self.log_dict(metrics)
+        return {"logits": logits.detach(), "target": y}
 
     def on_validation_epoch_end(self) -> None:
         self.val_acc_best(self.val_metrics["acc"].compute())
