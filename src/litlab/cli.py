@@ -25,17 +25,24 @@ class LitlabCLI(LightningCLI):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
 
+def build_cli(args: list[str] | None = None, run: bool = True) -> LitlabCLI:
+    """The CLI exactly as `litlab` builds it; `run=False` only parses and instantiates (for tests and scripts)."""
+    return LitlabCLI(
+        LightningModule,
+        LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        auto_configure_optimizers=False,  # tasks take optimizer and scheduler as their own arguments
+        save_config_kwargs={"overwrite": True},
+        parser_kwargs={"allow_abbrev": False},  # a typo such as --trainer.max_epoch must fail, not match a prefix
+        args=args,
+        run=run,
+    )
+
+
 def main(args: list[str] | None = None) -> None:
     try:
-        LitlabCLI(
-            LightningModule,
-            LightningDataModule,
-            subclass_mode_model=True,
-            subclass_mode_data=True,
-            auto_configure_optimizers=False,  # tasks take optimizer and scheduler as their own arguments
-            save_config_kwargs={"overwrite": True},
-            args=args,
-        )
+        build_cli(args)
     except LitlabError as error:
         if os.environ.get("LITLAB_DEBUG"):
             raise
