@@ -16,8 +16,8 @@ from litlab.errors import DatasetNotFoundError
 VAL = 10
 
 
-def module(root: Path, **kwargs) -> CIFAR10DataModule:
-    dm = CIFAR10DataModule(data_dir=root, val_size=VAL, batch_size=8, num_workers=0, **kwargs)
+def module(root: Path, loader: str = "torchvision", **kwargs) -> CIFAR10DataModule:
+    dm = CIFAR10DataModule(data_dir=root, val_size=VAL, batch_size=8, num_workers=0, loader=loader, **kwargs)
     dm.prepare_data()
     dm.setup("fit")
     dm.setup("test")
@@ -84,3 +84,17 @@ def test_simple_cnn_config_trains_on_the_fake_data(fake_cifar10: Path, in_tmp: P
     )  # fmt: skip
     assert cli.trainer.global_step == (5 * PER_BATCH - VAL + 63) // 64
     assert {"val/acc", "val/acc_top5", "val/f1"} <= set(cli.trainer.callback_metrics)
+
+
+def test_memory_path_serves_the_same_split_and_pixels_as_torchvision(fake_cifar10: Path) -> None:
+    """Without augmentation both loaders must agree exactly: same val/test samples, labels and normalization."""
+    classic, memory = module(fake_cifar10), module(fake_cifar10, loader="memory")
+    for split in ("val_set", "test_set"):
+        a, b = getattr(classic, split), getattr(memory, split)
+        assert len(a) == len(b)
+        for i in range(len(a)):
+            torch.testing.assert_close(a[i][0], b[i][0])
+            assert a[i][1] == b[i][1]
+    memory.trainer = None
+    x, y = next(iter(memory.val_dataloader()))
+    assert x.dtype == torch.float32 and x.shape[1:] == (3, 32, 32) and y.dtype == torch.int64

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import CONFIGS, REPO, fast_synthetic_args
+from conftest import CONFIGS, REPO, fast_synthetic_args, write_image_folder
 from litlab.cli import build_cli, main
 from litlab.tasks import ClassificationTask, RegressionTask
 
@@ -16,6 +16,8 @@ EXPERIMENTS = sorted(p for p in CONFIGS.glob("*.yaml"))
 
 @pytest.mark.parametrize("config", EXPERIMENTS, ids=lambda p: p.stem)
 def test_every_config_instantiates_with_linked_shapes(config: Path, in_tmp: Path) -> None:
+    if config.stem == "cifar10_jpg_cnn":  # an image folder is read at construction, for its shape and classes
+        write_image_folder(in_tmp / "data" / "cifar10-jpg", {"train": 1}, size=32)
     cli = build_cli(["--config", str(config)], run=False)
     data, task = cli.datamodule, cli.model
     assert tuple(task.hparams.input_shape) == tuple(data.input_shape)

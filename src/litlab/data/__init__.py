@@ -1,7 +1,21 @@
 """LightningDataModules. Each exposes `input_shape` and `num_classes` or `num_outputs` for the task."""
 
 from litlab.data.base import LitlabDataModule
+from litlab.data.batch_augment import BatchAugment
 from litlab.data.cifar10 import CIFAR10DataModule
+from litlab.data.device_loader import DeviceLoader
+from litlab.data.image_base import ImageDataModule, ImageTensors
+from litlab.data.image_folder import ImageFolderDataModule
 from litlab.data.synthetic import SyntheticClassificationData, SyntheticRegressionData
 
-__all__ = ["CIFAR10DataModule", "LitlabDataModule", "SyntheticClassificationData", "SyntheticRegressionData"]
+__all__ = [
+    "BatchAugment",
+    "CIFAR10DataModule",
+    "DeviceLoader",
+    "ImageDataModule",
+    "ImageFolderDataModule",
+    "ImageTensors",
+    "LitlabDataModule",
+    "SyntheticClassificationData",
+    "SyntheticRegressionData",
+]

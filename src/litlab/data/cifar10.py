@@ -1,10 +1,16 @@
 """CIFAR-10 through `torchvision.datasets.CIFAR10`: download once, seeded 45k/5k train/val split, official test set.
 
+Two loaders (`loader`): "memory" (default) keeps the uint8 images on the training device and augments whole
+batches there; "torchvision" is the textbook PIL-transforms-in-DataLoader-workers path. Both use the same split.
+The memory path reads the arrays torchvision already unpickled (uint8, N x 32 x 32 x 3): there is nothing to
+decode, so no disk cache either.
+
 Offline and without the files, `prepare_data` stops with a message that says where it looked, which
 files it wanted and how to go on, instead of a urllib traceback.
 """
 
 from pathlib import Path
+from typing import Literal
 from urllib.error import URLError
 
 import torch
@@ -12,7 +18,8 @@ from torch.utils.data import Subset
 from torchvision import datasets
 from torchvision.transforms import v2
 
-from litlab.data.base import LitlabDataModule
+from litlab.data.batch_augment import BatchAugment
+from litlab.data.image_base import ImageDataModule
 from litlab.errors import DatasetNotFoundError
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -34,15 +41,19 @@ def missing_dataset_message(root: Path, reason: str) -> str:
     )
 
 
-class CIFAR10DataModule(LitlabDataModule):
+class CIFAR10DataModule(ImageDataModule):
     """CIFAR-10 with the standard normalization and random-crop + horizontal-flip augmentation on train only.
 
     Args:
         data_dir: folder holding (or receiving) `cifar-10-batches-py/`.
         val_size: images held out of the 50k training set for validation.
-        seed: fixes the train/val split.
-        augment: random crop with 4-pixel padding and horizontal flip on the training split.
+        seed: fixes the train/val split, and on the memory path the per-epoch shuffles and augmentation.
+        augment: augment the training split: random crop with 4-pixel padding and horizontal flip.
         download: fetch the dataset in `prepare_data` if it is missing.
+        loader: "memory" (device-resident batches) or "torchvision" (PIL transforms + DataLoader workers).
+        augmentation: the memory path's augmentation (e.g. reflect padding, alternating flip, cutout); the
+            default matches the torchvision path's. The torchvision path ignores it.
+        channels_last: memory path: batches in channels-last memory format.
     """
 
     num_classes = 10
@@ -61,13 +72,16 @@ class CIFAR10DataModule(LitlabDataModule):
         num_workers: int = 2,
         pin_memory: bool = True,
         persistent_workers: bool = True,
+        loader: Literal["memory", "torchvision"] = "memory",
+        augmentation: BatchAugment | None = None,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers)
+        super().__init__(
+            loader, augment, augmentation, channels_last, seed, batch_size, num_workers, pin_memory, persistent_workers
+        )
         self.save_hyperparameters()
         self.data_dir = Path(data_dir)
         self.val_size = val_size
-        self.seed = seed
-        self.augment = augment
         self.download = download
 
     def _is_present(self) -> bool:
@@ -96,10 +110,27 @@ class CIFAR10DataModule(LitlabDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if stage in ("fit", "validate", None):
-            train_full = datasets.CIFAR10(self.data_dir, train=True, transform=self.transforms(train=True))
-            eval_full = datasets.CIFAR10(self.data_dir, train=True, transform=self.transforms(train=False))
-            order = torch.randperm(len(train_full), generator=torch.Generator().manual_seed(self.seed)).tolist()
-            self.train_set = Subset(train_full, order[self.val_size :])
-            self.val_set = Subset(eval_full, order[: self.val_size])
+            memory = self.loader == "memory"
+            train_full = datasets.CIFAR10(
+                self.data_dir, train=True, transform=None if memory else self.transforms(True)
+            )
+            order = torch.randperm(len(train_full), generator=torch.Generator().manual_seed(self.seed))
+            train_part, val_part = order[self.val_size :], order[: self.val_size]
+            if memory:
+                images, labels = _as_tensors(train_full)
+                self.train_set = self.memory_split(images.index_select(0, train_part), labels[train_part])
+                self.val_set = self.memory_split(images.index_select(0, val_part), labels[val_part])
+            else:
+                eval_full = datasets.CIFAR10(self.data_dir, train=True, transform=self.transforms(train=False))
+                self.train_set = Subset(train_full, train_part.tolist())
+                self.val_set = Subset(eval_full, val_part.tolist())
         if stage in ("test", "predict", None):
-            self.test_set = datasets.CIFAR10(self.data_dir, train=False, transform=self.transforms(train=False))
+            if self.loader == "memory":
+                self.test_set = self.memory_split(*_as_tensors(datasets.CIFAR10(self.data_dir, train=False)))
+            else:
+                self.test_set = datasets.CIFAR10(self.data_dir, train=False, transform=self.transforms(train=False))
+
+
+def _as_tensors(split: datasets.CIFAR10) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 3, 32, 32) uint8 images and (N,) int64 labels from torchvision's already unpickled arrays."""
+    return torch.from_numpy(split.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(split.targets)

@@ -1,0 +1,111 @@
+"""Per-sample image augmentation applied to a whole uint8 batch at once, as tensor ops on the batch's device.
+
+The textbook path augments one PIL image at a time in DataLoader workers; here a batch of 512 images is
+cropped and flipped with a handful of tensor ops, so the data never leaves the training device.
+
+Every random choice is drawn once per epoch for the whole dataset (`plan`) from a CPU generator seeded from
+seed + epoch, and then indexed by dataset index. What an image looks like in an epoch therefore depends on
+(seed, epoch, index) only: not on the device, the batch size or how the data is sharded across ranks.
+"""
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+
+class AugmentPlan(NamedTuple):
+    """One epoch's random choices, one row per dataset sample, on the data's device."""
+
+    offsets: torch.Tensor  # (N, 2) crop shift (dy, dx) in [-padding, padding]
+    flips: torch.Tensor  # (N,) bool: mirror left-right
+    cutout_centers: torch.Tensor  # (N, 2) centre (y, x) of the erased square
+
+
+@dataclass(frozen=True)
+class BatchAugment:
+    """Random crop with padding (a random translation), horizontal flip and optional cutout.
+
+    Args:
+        crop_padding: pad each side by this many pixels, then crop back to the original size at a
+            random offset, i.e. translate by up to `crop_padding` pixels in each direction. 0 turns it off.
+        padding_mode: fill the border with zeros (black, as torchvision's `RandomCrop(padding=...)`) or with
+            the mirrored image ("reflect", as airbench).
+        flip: "random" mirrors each image with probability 1/2 every epoch; "alternate" mirrors a random
+            half in even epochs and exactly the other half in odd ones (airbench's alternating flip, so every
+            image is seen both ways within two epochs); "none" never mirrors.
+        cutout: side of a square set to 0 after normalization (i.e. to the mean), centred at a random pixel
+            and clipped at the border (DeVries & Taylor, 2017). 0 turns it off.
+    """
+
+    crop_padding: int = 4
+    padding_mode: Literal["zeros", "reflect"] = "zeros"
+    flip: Literal["random", "alternate", "none"] = "random"
+    cutout: int = 0
+
+    def plan(
+        self, num_samples: int, image_size: tuple[int, int], generator: torch.Generator, seed: int, epoch: int
+    ) -> AugmentPlan:
+        """Draw one epoch's choices from `generator` (the loader's, seeded from seed + epoch)."""
+        pad = self.crop_padding
+        offsets = torch.randint(-pad, pad + 1, (num_samples, 2), generator=generator)
+        if self.flip == "alternate":
+            # The base half must not change between epochs: draw it from "epoch -1", a seed no epoch uses.
+            base = torch.rand(num_samples, generator=torch.Generator().manual_seed(seed - 1)) < 0.5
+            flips = base ^ bool(epoch % 2)
+        else:
+            flips = (torch.rand(num_samples, generator=generator) < 0.5) & (self.flip == "random")
+        height, width = image_size
+        rows = torch.randint(height, (num_samples,), generator=generator)
+        cols = torch.randint(width, (num_samples,), generator=generator)
+        return AugmentPlan(offsets, flips, torch.stack([rows, cols], dim=1))
+
+    def crop_flip(self, images: torch.Tensor, plan: AugmentPlan, index: torch.Tensor) -> torch.Tensor:
+        """Crop and flip a uint8 batch (B, C, H, W) whose rows are dataset samples `index`."""
+        batch, channels, height, width = images.shape
+        pad = self.crop_padding
+        device = images.device
+        if pad == 0 and self.flip == "none":
+            return images
+        mode = "reflect" if self.padding_mode == "reflect" else "constant"
+        padded = F.pad(images, (pad, pad, pad, pad), mode=mode) if pad else images
+        offsets = plan.offsets.index_select(0, index) + pad  # (B, 2): top-left corner of the crop in `padded`
+        dy, dx = offsets[:, 0], offsets[:, 1]
+        source = torch.arange(batch, device=device)
+        if self.flip != "none":
+            # Mirrored copies follow the originals; the mirror of the crop at column dx is the crop of the
+            # mirrored image at column 2 * pad - dx.
+            flips = plan.flips.index_select(0, index)
+            padded = torch.cat([padded, padded.flip(3)])
+            source = source + batch * flips
+            dx = torch.where(flips, 2 * pad - dx, dx)
+        # Each output row is a run of `width` consecutive bytes of `padded`. Viewing every such run as a row of an
+        # (overlapping) 2-D tensor turns the whole crop into one index_select: a plain copy of rows, which on CPU
+        # is many times faster than advanced indexing or gather.
+        padded_w = padded.shape[-1]
+        plane = padded.shape[-2] * padded_w
+        flat = padded.reshape(-1)
+        runs = flat.as_strided((flat.numel() - width + 1, width), (1, 1))
+        image_start = (source * channels * plane + dx).view(batch, 1, 1)
+        channel_start = (torch.arange(channels, device=device) * plane).view(1, channels, 1)
+        row_start = ((torch.arange(height, device=device) + dy.view(batch, 1)) * padded_w).view(batch, 1, height)
+        start = image_start + channel_start + row_start  # (B, C, H): where each output row begins in `flat`
+        return runs.index_select(0, start.view(-1)).view(batch, channels, height, width)
+
+    def erase(self, images: torch.Tensor, plan: AugmentPlan, index: torch.Tensor) -> torch.Tensor:
+        """Zero a `cutout`-sized square per image of a normalized float batch, in place."""
+        if self.cutout <= 0:
+            return images
+        height, width = images.shape[-2:]
+        centers = plan.cutout_centers.index_select(0, index)
+        low = centers - self.cutout // 2  # (B, 2); the square spans [low, low + cutout), clipped by the image
+        rows = torch.arange(height, device=images.device).view(1, -1) - low[:, :1]
+        cols = torch.arange(width, device=images.device).view(1, -1) - low[:, 1:]
+        inside = ((rows >= 0) & (rows < self.cutout))[:, :, None] & ((cols >= 0) & (cols < self.cutout))[:, None, :]
+        return images.masked_fill_(inside[:, None], 0.0)
+
+
+# A data module built in Python keeps a BatchAugment in its hyperparameters, and so in every checkpoint;
+# allowlisting this plain dataclass lets `torch.load(weights_only=True)` (resume, exporters) read them.
+torch.serialization.add_safe_globals([BatchAugment])
