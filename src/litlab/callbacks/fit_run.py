@@ -1,0 +1,39 @@
+"""Find the training run a tested checkpoint came from, and give that run its test metrics.
+
+`litlab fit` and `litlab test --ckpt_path ...` log into two run folders. Comparing runs in the
+HParams tab needs the test metrics on the *training* run's row, next to its hyperparameters and
+validation metrics, so they are also written there, as scalars in a second events file.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch.utils.tensorboard import SummaryWriter
+
+
+def fit_run_of(ckpt_path: str | Path | None, current_run: str | Path) -> Path | None:
+    """`<run>/checkpoints/x.ckpt` -> `<run>` if it is a TensorBoard run other than `current_run`."""
+    if not ckpt_path:
+        return None
+    ckpt = Path(ckpt_path).resolve()
+    run = ckpt.parent.parent
+    if ckpt.parent.name != "checkpoints" or run == Path(current_run).resolve():
+        return None
+    return run if any(run.glob("events.out.tfevents.*")) else None
+
+
+def checkpoint_step(ckpt_path: str | Path) -> int:
+    """The global step a Lightning checkpoint was saved at; memory-mapped, so the weights are not read."""
+    try:
+        checkpoint = torch.load(ckpt_path, map_location="cpu", mmap=True, weights_only=False)
+    except (OSError, RuntimeError, ValueError):
+        return 0
+    return int(checkpoint.get("global_step", 0))
+
+
+def write_test_metrics(run: Path, metrics: Mapping[str, float], step: int) -> None:
+    """Append `metrics` to `run` as scalars at `step`, in a new events file beside the run's own."""
+    with SummaryWriter(log_dir=str(run)) as writer:
+        for tag, value in metrics.items():
+            writer.add_scalar(tag, value, global_step=step)

@@ -1,0 +1,77 @@
+"""After `litlab test`, leave the evaluation beside the run's logs as plain files, and print it.
+
+Files in the logger's run folder (`trainer.log_dir`): `test_metrics.json` (every `test/` metric
+plus the checkpoint evaluated), `confusion_matrix.png` (row-normalised) and `confusion_matrix.csv`
+(counts), and `per_class.csv` (support, accuracy, precision, F1 per class). They can be diffed,
+pasted into a paper or read by scripts without TensorBoard.
+"""
+
+import csv
+import json
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from litlab.callbacks.figures import confusion_figure
+from litlab.callbacks.lookup import class_names
+from litlab.callbacks.per_class import per_class_scores
+
+
+def format_confusion(matrix: torch.Tensor, names: list[str]) -> str:
+    """Rows are true classes, columns predicted; names are cut to 8 characters to keep rows short."""
+    short = [name[:8] for name in names]
+    width = max(8, len(str(int(matrix.max()))) + 1)
+    lines = ["true \\ pred".ljust(12) + "".join(n.rjust(width) for n in short)]
+    for name, row in zip(short, matrix.tolist(), strict=True):
+        lines.append(name.ljust(12) + "".join(str(int(v)).rjust(width) for v in row))
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+class TestReport(L.Callback):
+    """Writes the test metrics, confusion matrix and per-class table to files, and prints the matrix.
+
+    Without a logger there is no run folder, so only the console output remains.
+    """
+
+    __test__ = False  # not a pytest test class despite the name
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        matrix = getattr(pl_module, "confusion", {}).get("test")
+        if matrix is None or not trainer.is_global_zero:
+            return
+        matrix = matrix.cpu()
+        names = class_names(trainer, len(matrix))
+        print("Test confusion matrix\n" + format_confusion(matrix, names))
+        # The logger's folder, not `trainer.log_dir`: that one is a collective call, and only rank 0 is here.
+        if trainer.logger is None or trainer.logger.log_dir is None:
+            return
+        folder = Path(trainer.logger.log_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+        ckpt_path = str(Path(trainer.ckpt_path).resolve()) if trainer.ckpt_path else None
+        summary = {"metrics": metrics, "num_samples": int(matrix.sum()), "ckpt_path": ckpt_path}
+        (folder / "test_metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+        scores = per_class_scores(matrix)
+        columns = ["acc", "precision", "f1"]
+        rows = [
+            [name, int(scores["support"][i]), *(round(scores[c][i].item(), 6) for c in columns)]
+            for i, name in enumerate(names)
+        ]
+        write_csv(folder / "per_class.csv", ["class", "support", *columns], rows)
+        counts = [[name, *row] for name, row in zip(names, matrix.tolist(), strict=True)]
+        write_csv(folder / "confusion_matrix.csv", ["true \\ pred", *names], counts)
+
+        accuracy = matrix.diagonal().sum() / matrix.sum().clamp_min(1)
+        figure = confusion_figure(matrix, names, f"test confusion matrix: accuracy {accuracy:.4f}")
+        figure.savefig(folder / "confusion_matrix.png", dpi=100)
+        print(f"Test report written to {folder}: test_metrics.json, per_class.csv, confusion_matrix.png/.csv")
