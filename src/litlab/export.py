@@ -1,0 +1,149 @@
+"""Turn a checkpoint of `litlab fit` into a deployable model plus a JSON sidecar that says how to feed it.
+
+Formats:
+  torchscript  `torch.jit.trace`; deprecated in torch 2.x but still loadable from C++ (`torch::jit::load`).
+  onnx         torch's torch.export-based ONNX exporter (needs the `onnx` and `onnxscript` packages).
+  pt2          `torch.export.save`, the format torch now recommends; load with `torch.export.load(f).module()`.
+
+What is exported is the task's backbone in eval mode (a task's `forward` is its backbone). It takes the
+*normalized* float32 batch of shape (B, *input_shape), exactly what the data module's eval transforms yield,
+and returns logits (B, num_classes), or predictions (B, num_outputs) for regression. Normalization is not
+inside the model: the sidecar holds the mean/std to apply (null where the data module has none, as for
+synthetic data). The batch dimension is dynamic.
+"""
+
+import json
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+import litlab
+import litlab.data  # noqa: F401 - Lightning only rebuilds classes that are already imported
+import litlab.tasks  # noqa: F401
+from litlab.errors import LitlabError
+
+Writer = Callable[[nn.Module, torch.Tensor, Path], None]
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """The checkpoint's dict, or a `LitlabError` saying why it is not a litlab checkpoint."""
+    if not path.is_file():
+        raise LitlabError(f"checkpoint {path} does not exist (expected a .ckpt file written by `litlab fit`)")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for a file that is not a checkpoint
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise LitlabError(f"{path} could not be loaded as a checkpoint (weights_only=True): {reason}") from error
+    if not isinstance(checkpoint, dict) or "_class_path" not in checkpoint.get("hyper_parameters", {}):
+        raise LitlabError(f"{path} was not written by `litlab fit`: it holds no LightningCLI hyperparameters")
+    return checkpoint
+
+
+def load_checkpoint(ckpt_path: str | Path) -> tuple[L.LightningModule, L.LightningDataModule | None]:
+    """The task (on CPU, eval mode) and the data module a LightningCLI run saved in `ckpt_path`.
+
+    The data module is only constructed from its saved hyperparameters; no data is read or downloaded.
+    It is None when the checkpoint holds no data module hyperparameters.
+    """
+    path = Path(ckpt_path)
+    checkpoint = read_checkpoint(path)
+    module = L.LightningModule.load_from_checkpoint(path, map_location="cpu", weights_only=True).eval()
+    datamodule = None
+    if "_class_path" in checkpoint.get("datamodule_hyper_parameters", {}):
+        datamodule = L.LightningDataModule.load_from_checkpoint(path, weights_only=True)
+    return module, datamodule
+
+
+def _to_torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit.* is deprecated", category=FutureWarning)
+        torch.jit.trace(model, example).save(str(path))
+
+
+def _to_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> None:
+    try:
+        import onnxscript  # noqa: F401 - the torch.export-based exporter needs it
+    except ImportError as error:
+        raise LitlabError("ONNX export needs onnx and onnxscript: pip install 'litlab[export]'") from error
+    torch.onnx.export(
+        model,
+        (example,),
+        str(path),
+        dynamo=True,
+        external_data=False,  # one self-contained file; fine below the 2 GB protobuf limit
+        input_names=["input"],
+        output_names=["output"],
+        dynamic_shapes=({0: torch.export.Dim("batch")},),
+        verbose=False,
+    )
+
+
+def _to_pt2(model: nn.Module, example: torch.Tensor, path: Path) -> None:
+    program = torch.export.export(model, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, path)
+
+
+# format -> (file suffix, writer, how to load the file)
+FORMATS: dict[str, tuple[str, Writer, str]] = {
+    "torchscript": (".ts.pt", _to_torchscript, "torch.jit.load(path)"),
+    "onnx": (".onnx", _to_onnx, "onnxruntime.InferenceSession(path); input name 'input'"),
+    "pt2": (".pt2", _to_pt2, "torch.export.load(path).module()"),
+}
+
+
+def describe(module: L.LightningModule, datamodule: L.LightningDataModule | None) -> dict[str, Any]:
+    """What a user of the exported model needs to know: shapes, classes and preprocessing."""
+    hparams = module.hparams
+    mean, std = getattr(datamodule, "mean", None), getattr(datamodule, "std", None)
+    class_names = getattr(datamodule, "class_names", None)
+    return {
+        "task": hparams.get("_class_path", type(module).__module__ + "." + type(module).__qualname__),
+        "backbone": type(module.backbone).__module__ + "." + type(module.backbone).__qualname__,
+        "input_shape": list(hparams["input_shape"]),
+        "input": "float32 (batch, *input_shape), already normalized: (x - mean) / std per channel for images "
+        "scaled to [0, 1]; used as is where mean/std are null",
+        "mean": list(mean) if mean is not None else None,
+        "std": list(std) if std is not None else None,
+        "output": "logits (batch, num_classes)" if "num_classes" in hparams else "predictions (batch, num_outputs)",
+        "num_classes": hparams.get("num_classes"),
+        "num_outputs": hparams.get("num_outputs", hparams.get("num_classes")),
+        "class_names": list(class_names) if class_names is not None else None,
+    }
+
+
+def export(ckpt_path: str | Path, format: str = "torchscript", out_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """Write `<out_dir>/<checkpoint stem><suffix>` and its sidecar `<that file>.json`; return both paths.
+
+    `out_dir` defaults to the checkpoint's folder.
+    """
+    if format not in FORMATS:
+        raise LitlabError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
+    module, datamodule = load_checkpoint(ckpt_path)
+    suffix, write, loader = FORMATS[format]
+    ckpt_path = Path(ckpt_path).resolve()
+    out = Path(out_dir) if out_dir is not None else ckpt_path.parent
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = out / f"{ckpt_path.stem}{suffix}"
+    info = describe(module, datamodule)
+    example = torch.randn(2, *info["input_shape"])  # batch 2: torch.export specializes sizes 0 and 1
+    write(module.backbone, example, model_path)
+
+    checkpoint = read_checkpoint(ckpt_path)
+    sidecar = {
+        "format": format,
+        "model_file": model_path.name,
+        "load_with": loader,
+        **info,
+        "source_checkpoint": str(ckpt_path),
+        "epoch": checkpoint.get("epoch"),
+        "global_step": checkpoint.get("global_step"),
+        "versions": {"litlab": litlab.__version__, "torch": torch.__version__, "lightning": L.__version__},
+    }
+    sidecar_path = model_path.with_name(model_path.name + ".json")
+    sidecar_path.write_text(json.dumps(sidecar, indent=2) + "\n")
+    return model_path, sidecar_path
