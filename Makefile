@@ -6,9 +6,10 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= configs/cifar10_cnn.yaml
 ARGS   ?=
 PORT   ?= 6006
+JPG_ARCHIVE ?= ../shared/data/cifar10-jpg.tar.gz
 
 .DEFAULT_GOAL := help
-.PHONY: help install train demo fit test-run tensorboard test test-all lint clean
+.PHONY: help install train demo data-jpg test-run tensorboard report test test-all lint browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -17,10 +18,10 @@ help: ## list the targets
 # Re-installs only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,export]'
 	touch $@
 
-install: $(STAMP) ## create .venv and install litlab with its dev extras (idempotent)
+install: $(STAMP) ## create .venv and install litlab with its dev and export extras (idempotent)
 
 train: $(STAMP) ## train CONFIG (default: ResNet-9 on CIFAR-10; downloads it into data/ once)
 	$(BIN)/litlab fit --config $(CONFIG) $(ARGS)
@@ -28,11 +29,19 @@ train: $(STAMP) ## train CONFIG (default: ResNet-9 on CIFAR-10; downloads it int
 demo: $(STAMP) ## offline demo: MLP on synthetic data, under a minute on CPU
 	$(BIN)/litlab fit --config configs/synthetic_mlp.yaml $(ARGS)
 
+data-jpg: ## unpack the CIFAR-10 JPEG copy into data/cifar10-jpg (for configs/cifar10_jpg_cnn.yaml)
+	@test -f $(JPG_ARCHIVE) || { echo "no $(JPG_ARCHIVE); set JPG_ARCHIVE=<path to cifar10-jpg.tar.gz>"; exit 1; }
+	@if [ -d data/cifar10-jpg/train ]; then echo "data/cifar10-jpg is already unpacked"; \
+	else mkdir -p data/cifar10-jpg && tar xzf $(JPG_ARCHIVE) -C data/cifar10-jpg; fi
+
 test-run: $(STAMP) ## evaluate a checkpoint: make test-run CONFIG=... ARGS='--ckpt_path <file>'
 	$(BIN)/litlab test --config $(CONFIG) $(ARGS)
 
-tensorboard: $(STAMP) ## serve logs/ on http://127.0.0.1:$(PORT) (localhost only)
+tensorboard: $(STAMP) ## serve logs/ on http://127.0.0.1:6006 (localhost only; PORT= to change)
 	$(BIN)/tensorboard --logdir logs --host 127.0.0.1 --port $(PORT)
+
+report: $(STAMP) ## compare every run under logs/: logs/report.md (table) and logs/report.png (curves)
+	$(BIN)/python scripts/report.py --logdir logs
 
 test: $(STAMP) ## run the default test suite (offline, CPU, a few minutes)
 	$(BIN)/python -m pytest -m "not slow" -q
@@ -43,6 +52,9 @@ test-all: $(STAMP) ## run every test, the slow ones too
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
+
+browser-deps: ## (Debian/Ubuntu, as root) headless Chromium + chromedriver for tests/test_browser.py
+	apt-get update && apt-get install -y chromium chromium-driver
 
 clean: ## remove caches (keeps .venv, data/ and logs/)
 	rm -rf .pytest_cache .ruff_cache src/*.egg-info

@@ -2,6 +2,7 @@
 
 import torch
 import torch.nn.functional as F
+from torchmetrics import MeanMetric
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
 from litlab.tasks.base import BackboneFactory, SupervisedTask
@@ -38,6 +39,7 @@ class RegressionTask(SupervisedTask):
         self.train_mse = regression_metrics()["mse"].clone()
         self.val_metrics = regression_metrics().clone(prefix="val/")
         self.test_metrics = regression_metrics().clone(prefix="test/")
+        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()  # sample-weighted, exact under DDP
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
@@ -62,5 +64,7 @@ class RegressionTask(SupervisedTask):
         pred = self(x)
         metrics = self.val_metrics if stage == "val" else self.test_metrics
         metrics.update(pred.squeeze(-1), y.squeeze(-1))
-        self.log(f"{stage}/loss", F.mse_loss(pred, y), prog_bar=stage == "val", sync_dist=True)
+        loss = self.val_loss if stage == "val" else self.test_loss
+        loss.update(F.mse_loss(pred, y), weight=len(y))
+        self.log(f"{stage}/loss", loss, prog_bar=stage == "val")
         self.log_dict(metrics)
