@@ -3,11 +3,12 @@
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torchmetrics import MaxMetric
+from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from litlab.tasks.base import BackboneFactory, SupervisedTask
 from litlab.tasks.metrics import classification_metrics
+from litlab.tasks.tta import tta_logits
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -27,6 +28,8 @@ class ClassificationTask(SupervisedTask):
         scheduler: LR scheduler factory or null; OneCycleLR gets its total steps from the trainer.
         label_smoothing: applied to the training loss only, so val/test loss stay comparable across runs.
         compile: `torch.compile` the backbone.
+        tta: evaluate (val/test) on logits averaged over flipped and one-pixel-shifted views of each image
+            (see `litlab.tasks.tta`); training is unchanged.
     """
 
     def __init__(
@@ -38,6 +41,7 @@ class ClassificationTask(SupervisedTask):
         scheduler: LRSchedulerCallable | None = None,
         label_smoothing: float = 0.0,
         compile: bool = False,
+        tta: bool = False,
     ) -> None:
         super().__init__(backbone, input_shape, num_classes, optimizer, scheduler, compile)
         self.save_hyperparameters()
@@ -48,6 +52,8 @@ class ClassificationTask(SupervisedTask):
         self.val_confusion = MulticlassConfusionMatrix(num_classes)
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
         self.val_acc_best = MaxMetric()
+        # Loss as a sample-weighted metric: exact under DDP even when ranks hold unequal sample counts.
+        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         self.confusion: dict[str, torch.Tensor] = {}
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
@@ -75,12 +81,14 @@ class ClassificationTask(SupervisedTask):
     def _evaluate(self, batch: Batch, stage: str) -> dict[str, torch.Tensor]:
         """Update and log the stage's metrics; return logits and targets for callbacks' `on_*_batch_end`."""
         x, y = batch
-        logits = self(x)
+        logits = tta_logits(self, x) if self.hparams.tta else self(x)
         metrics = self.val_metrics if stage == "val" else self.test_metrics
         confusion = self.val_confusion if stage == "val" else self.test_confusion
         metrics.update(logits, y)
         confusion.update(logits, y)
-        self.log(f"{stage}/loss", F.cross_entropy(logits, y), prog_bar=stage == "val", sync_dist=True)
+        loss = self.val_loss if stage == "val" else self.test_loss
+        loss.update(F.cross_entropy(logits, y), weight=len(y))
+        self.log(f"{stage}/loss", loss, prog_bar=stage == "val")
         self.log_dict(metrics)
         return {"logits": logits.detach(), "target": y}
 
