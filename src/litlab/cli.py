@@ -1,28 +1,130 @@
 """The `litlab` command: Lightning's own LightningCLI, with the data's shape linked into the task.
 
     litlab fit --config configs/cifar10_cnn.yaml --trainer.max_epochs 3
+    litlab fit --config configs/cifar10_cnn.yaml --ckpt_path last     # continue the newest run, in its folder
     litlab test --config configs/cifar10_cnn.yaml --ckpt_path logs/.../last.ckpt
 
-Errors that are the user's to fix (`LitlabError`) print as one short message; set LITLAB_DEBUG=1 for
-the full traceback.
+On top of LightningCLI: `--ckpt_path last` resumes the newest run of the experiment into the same run
+folder (`litlab.resume`); checkpoints are written atomically and loaded weights-only
+(`litlab.checkpoint_io`); a checkpoint that does not exist, cannot be read or belongs to another model
+or data is refused before training (`litlab.checkpoint_match`); config mistakes (unknown key, wrong
+type, non-positive learning rate or batch size) are reported in a line or two with the closest valid
+key (`litlab.config_errors`). Errors that are the user's to fix (`LitlabError`) print as a short
+message and exit with status 2; set LITLAB_DEBUG=1 for the full traceback.
 """
 
 import os
 import sys
+from argparse import ArgumentError
+from pathlib import Path
+from typing import Any
 
-from lightning.pytorch import LightningDataModule, LightningModule
+import torch.distributed
+from jsonargparse import Namespace
+from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.plugins.io import CheckpointIO
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from litlab.errors import LitlabError
+import litlab.distributed  # noqa: F401 - registers `strategy: ddp_litlab`
+from litlab.checkpoint_io import AtomicCheckpointIO
+from litlab.checkpoint_match import check_config_matches_data, check_same_model_class, check_weights_fit
+from litlab.config_errors import explain
+from litlab.errors import CheckpointError, ConfigError, DistributedJobError, LitlabError
+from litlab.resume import resolve_last
+
+POSITIVE_KEYS = ("lr", "max_lr", "batch_size")  # a value <= 0 for any key with one of these names is an error
+LIGHTNING_CKPT_NAMES = ("best", "hpc", "registry")  # left to Lightning
+
+
+def _check_positive(config: Namespace) -> None:
+    for key, value in config.items():
+        name = key.rsplit(".", 1)[-1]
+        if name in POSITIVE_KEYS and isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+            raise ConfigError(f"{key} must be greater than 0, got {value}.")
 
 
 class LitlabCLI(LightningCLI):
     """LightningCLI whose task gets `input_shape` and `num_classes`/`num_outputs` from the data module."""
 
+    def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
+        kwargs.setdefault("exit_on_error", False)  # raise, so the error can be shortened instead of printing usage
+        return super().init_parser(**kwargs)
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # A link whose attribute the data module lacks (num_outputs on a classification set) is skipped.
         for name in ("input_shape", "num_classes", "num_outputs"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        self._restore_after_instantiation: dict[str, Any] = {}
+        try:
+            super().parse_arguments(parser, args)
+        except ArgumentError as error:
+            words = sys.argv[1:] if args is None else [str(a) for a in args]
+            subcommand = next((w for w in words if w in self.subcommands()), None)
+            subcommand_parser = getattr(self, "_subcommand_parsers", {}).get(subcommand, parser)  # run=False: none
+            raise ConfigError(explain(str(error), subcommand_parser)) from None
+        subcommand = self.config.get("subcommand")
+        if subcommand is None:
+            return
+        config = self.config[subcommand]
+        _check_positive(config)
+        ckpt_path = config.get("ckpt_path")
+        if ckpt_path == "last":
+            self._resolve_last(subcommand, config)
+        elif ckpt_path and "://" not in str(ckpt_path) and not str(ckpt_path).startswith(LIGHTNING_CKPT_NAMES):
+            check_same_model_class(ckpt_path, config.model)  # also: exists and is readable
+
+    def _resolve_last(self, subcommand: str, config: Namespace) -> None:
+        """`--ckpt_path last`: the newest run of this experiment, continued in its own folder (see litlab.resume)."""
+        logger = config.trainer.get("logger")
+        init_args = logger.get("init_args") if isinstance(logger, Namespace) else None
+        if init_args is None or init_args.get("save_dir") is None:
+            raise ConfigError(
+                "--ckpt_path last finds earlier runs through trainer.logger's save_dir; this config has none."
+            )
+        found = resolve_last(init_args.save_dir, init_args.get("name"), init_args.get("version"))
+        where = Path(init_args.save_dir) / (init_args.get("name") or "")
+        if subcommand != "fit":
+            if found is None or found.checkpoint is None:
+                raise CheckpointError(f"--ckpt_path last: no readable checkpoint in the newest run under {where}.")
+            check_same_model_class(found.checkpoint, config.model)
+            config.ckpt_path = str(found.checkpoint)
+            return
+        # What the saved config.yaml should say: the experiment, not this particular restart of it.
+        self._restore_after_instantiation = {"ckpt_path": None, "trainer.logger.init_args.version": init_args.version}
+        config.ckpt_path = None
+        if found is None:
+            rank_zero_warn(f"--ckpt_path last: no earlier run under {where}; starting a new run.")
+            return
+        init_args.version = found.version
+        if found.checkpoint is None:
+            rank_zero_warn(
+                f"--ckpt_path last: {found.run} has no readable checkpoint; training it again from the start."
+            )
+            return
+        check_same_model_class(found.checkpoint, config.model)
+        config.ckpt_path = str(found.checkpoint)
+        rank_zero_info(f"Resuming {found.run} from {found.checkpoint.name}")
+
+    def after_instantiate_classes(self) -> None:
+        if self.subcommand is None:
+            return
+        config = self.config[self.subcommand]
+        for key, value in self._restore_after_instantiation.items():
+            config[key] = value
+        ckpt_path = self.config_init[self.subcommand].get("ckpt_path")
+        if ckpt_path and Path(str(ckpt_path)).is_file():  # first: a checkpoint's saved shapes explain a mismatch best
+            check_weights_fit(ckpt_path, self.model, self.datamodule)
+        check_config_matches_data(config.model, self.datamodule)
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        plugins = self._get(self.config_init, "trainer", default={}).get("plugins") or []
+        plugins = plugins if isinstance(plugins, list) else [plugins]
+        if not any(isinstance(p, CheckpointIO) for p in plugins):
+            kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
+        return super().instantiate_trainer(**kwargs)
 
 
 def build_cli(args: list[str] | None = None, run: bool = True) -> LitlabCLI:
@@ -40,9 +142,41 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LitlabCLI:
     )
 
 
-def main(args: list[str] | None = None) -> None:
+def _peer_failure(error: BaseException) -> bool:
+    """A collective failed because another process of the job is gone (gloo: connection closed; NCCL: timeout)."""
+    return isinstance(error, torch.distributed.DistError) or (
+        isinstance(error, RuntimeError) and any(m in str(error) for m in ("closed by peer", "reset by peer"))
+    )
+
+
+def _litlab_cause(error: BaseException | None) -> LitlabError | None:
+    """The LitlabError behind `error`: itself, what it was raised from, or what was being handled when it came
+    (e.g. a full disk that also makes the logger's final flush fail)."""
+    while error is not None and not isinstance(error, LitlabError):
+        error = error.__cause__ or error.__context__
+    return error
+
+
+def _run(args: list[str] | None) -> None:
     try:
         build_cli(args)
+    except ArgumentError as error:  # raised outside parse_arguments, e.g. merging a checkpoint's hyperparameters
+        raise ConfigError(explain(str(error))) from None
+    except Exception as error:
+        cause = _litlab_cause(error)
+        if cause is not None and cause is not error:
+            raise cause from None  # e.g. a data module's LitlabError that jsonargparse wrapped in a ValueError
+        if cause is not None or not _peer_failure(error):
+            raise
+        raise DistributedJobError(
+            f"another process of this distributed job stopped ({str(error).splitlines()[0]}). The first error in "
+            "the other processes' output says why; fix it and continue with `--ckpt_path last`."
+        ) from error
+
+
+def main(args: list[str] | None = None) -> None:
+    try:
+        _run(args)
     except LitlabError as error:
         if os.environ.get("LITLAB_DEBUG"):
             raise

@@ -7,3 +7,19 @@ class LitlabError(Exception):
 
 class DatasetNotFoundError(LitlabError):
     """The dataset is not on disk and could not be fetched."""
+
+
+class ConfigError(LitlabError):
+    """A config key, type or value that cannot work."""
+
+
+class CheckpointError(LitlabError):
+    """A checkpoint that is missing, unreadable, belongs to another model, or could not be written."""
+
+
+class TrainingDivergedError(LitlabError):
+    """The loss stopped being a finite number."""
+
+
+class DistributedJobError(LitlabError):
+    """Another process of a distributed job stopped, so this one cannot go on."""

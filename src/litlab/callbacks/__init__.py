@@ -1,5 +1,33 @@
 """Lightning callbacks, each switchable in YAML under `trainer.callbacks`."""
 
-from litlab.callbacks.confusion_matrix import PrintConfusionMatrix
+from litlab.callbacks.confusion_figure import ConfusionMatrixFigure
+from litlab.callbacks.epoch_timer import EpochTimer
+from litlab.callbacks.histograms import ParamHistograms
+from litlab.callbacks.hparams import HParamsSummary
+from litlab.callbacks.lookahead import Lookahead
+from litlab.callbacks.misclassified import WorstMisclassified
+from litlab.callbacks.nan_guard import NaNGuard
+from litlab.callbacks.per_class import PerClassMetrics
+from litlab.callbacks.pr_curves import PRCurves
+from litlab.callbacks.pruning import GradualPruning
+from litlab.callbacks.sample_grid import TrainSampleGrid
+from litlab.callbacks.step_seeds import StepSeeds
+from litlab.callbacks.test_report import TestReport
+from litlab.callbacks.whitening_init import WhiteningInit
 
-__all__ = ["PrintConfusionMatrix"]
+__all__ = [
+    "ConfusionMatrixFigure",
+    "EpochTimer",
+    "GradualPruning",
+    "HParamsSummary",
+    "Lookahead",
+    "NaNGuard",
+    "ParamHistograms",
+    "PerClassMetrics",
+    "PRCurves",
+    "StepSeeds",
+    "TestReport",
+    "TrainSampleGrid",
+    "WhiteningInit",
+    "WorstMisclassified",
+]

@@ -5,6 +5,7 @@ HParams tab needs the test metrics on the *training* run's row, next to its hype
 validation metrics, so they are also written there, as scalars in a second events file.
 """
 
+import pickle
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -26,8 +27,8 @@ def fit_run_of(ckpt_path: str | Path | None, current_run: str | Path) -> Path | 
 def checkpoint_step(ckpt_path: str | Path) -> int:
     """The global step a Lightning checkpoint was saved at; memory-mapped, so the weights are not read."""
     try:
-        checkpoint = torch.load(ckpt_path, map_location="cpu", mmap=True, weights_only=False)
-    except (OSError, RuntimeError, ValueError):
+        checkpoint = torch.load(ckpt_path, map_location="cpu", mmap=True, weights_only=True)
+    except (OSError, RuntimeError, ValueError, pickle.UnpicklingError):
         return 0
     return int(checkpoint.get("global_step", 0))
 

@@ -64,7 +64,15 @@ def pruning_report(dense_ckpt: Path, pruned_ckpt: Path, one_shot: float | None =
 
 def quantization_report(ckpt: Path, threads: int, runs: int = 50, batch_size: int = 256) -> str:
     """Size on disk, median CPU latency per batch and test metrics, float32 vs int8 dynamic quantization."""
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
+    try:
+        return _quantization_table(ckpt, threads, runs, batch_size)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _quantization_table(ckpt: Path, threads: int, runs: int, batch_size: int) -> str:
     module, datamodule = load_checkpoint(ckpt)
     quantized = copy.deepcopy(module)
     quantized.backbone = quantize_dynamic_int8(module.backbone)

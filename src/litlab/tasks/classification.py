@@ -52,6 +52,7 @@ class ClassificationTask(SupervisedTask):
         self.val_confusion = MulticlassConfusionMatrix(num_classes)
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
         self.val_acc_best = MaxMetric()
+        self.val_acc_best.persistent(True)  # saved in checkpoints, so a resumed run keeps its best
         # Loss as a sample-weighted metric: exact under DDP even when ranks hold unequal sample counts.
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         self.confusion: dict[str, torch.Tensor] = {}
@@ -64,9 +65,6 @@ class ClassificationTask(SupervisedTask):
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
-
-    def on_train_start(self) -> None:
-        self.val_acc_best.reset()  # forget what the sanity-check batches scored
 
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, torch.Tensor]:
         return self._evaluate(batch, "val")
@@ -93,8 +91,9 @@ class ClassificationTask(SupervisedTask):
         return {"logits": logits.detach(), "target": y}
 
     def on_validation_epoch_end(self) -> None:
-        self.val_acc_best(self.val_metrics["acc"].compute())
-        self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
+        if not self.trainer.sanity_checking:  # the sanity-check batches are not a score worth keeping
+            self.val_acc_best(self.val_metrics["acc"].compute())
+            self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
         self.confusion["val"] = self.val_confusion.compute()
         self.val_confusion.reset()
 

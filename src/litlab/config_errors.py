@@ -1,0 +1,111 @@
+"""Turn jsonargparse's parse errors into one or two lines that name the key and suggest the closest valid one.
+
+jsonargparse reports an unknown key or a wrong type by printing the full usage (60 lines) and a nested
+"Does not validate against any of the Union subtypes" explanation. The problem is always in there; this
+module pulls it out: which key, what was wrong, and the nearest valid key (difflib) or class name.
+"""
+
+import difflib
+import importlib
+import inspect
+import re
+from collections.abc import Iterable
+
+from jsonargparse import ArgumentParser
+
+PARSER_KEY = re.compile(r'Parser key "([^"]+)"')
+CLASS_PATH_PROBLEM = re.compile(r"Problem with given class_path '([^']+)'")
+NOT_ACCEPTED = re.compile(r"Option '([^']+)' is not accepted")
+NO_ATTRIBUTE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
+NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+EXPECTED = re.compile(r"Expected an? <class '(\w+)'>")
+GIVEN = re.compile(r"(?:Given value|Got value): (.*?)(?:\. Got value:|$)", re.MULTILINE)
+UNRECOGNIZED = re.compile(r"unrecognized arguments: (.*)")
+NOT_ACCEPT_OPTION = re.compile(r"does not accept option '([^']+)'")
+CLASS_PATH_REASON = re.compile(r"Problem with given class_path '([^']+)':\n(.*)")
+NO_FILE = re.compile(r"File does not exist: (.*)")
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most like `word`, ignoring case (AdamW for Adamw), or None if none is close."""
+    by_lower = {candidate.lower(): candidate for candidate in candidates}
+    matches = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[matches[0]] if matches else None
+
+
+def known_keys(parser: ArgumentParser | None) -> list[str]:
+    """Every dotted key the (subcommand) parser accepts, e.g. `trainer.max_epochs`."""
+    if parser is None:
+        return []
+    keys = parser.get_defaults().keys()
+    return [key for key in keys if key != "config"]
+
+
+def init_parameters(class_path: str) -> list[str]:
+    """The keyword arguments of `class_path`'s constructor, those of its base classes included."""
+    try:
+        module, _, name = class_path.rpartition(".")
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return []
+    names: list[str] = []
+    for klass in inspect.getmro(cls):
+        if "__init__" in vars(klass):
+            names += [p for p in inspect.signature(klass.__init__).parameters if p not in ("self", "args", "kwargs")]
+    return names
+
+
+def public_names(module: str) -> list[str]:
+    """Classes and functions a class_path may name in `module` (submodules left out)."""
+    try:
+        namespace = importlib.import_module(module)
+    except ImportError:
+        return []
+    return [n for n in dir(namespace) if not n.startswith("_") and not inspect.ismodule(getattr(namespace, n))]
+
+
+def key_path(message: str) -> str:
+    """`Parser key "model"` ... `Parser key "optimizer"` ... `"lr"` -> model.init_args.optimizer.init_args.lr"""
+    return ".init_args.".join(PARSER_KEY.findall(message))
+
+
+def explain_unknown_key(key: str, parser: ArgumentParser | None, flag: bool) -> str:
+    """`flag`: given on the command line (`--key`); else found in a config file."""
+    suggestion = closest(key, known_keys(parser))
+    hint = f" Did you mean {'--' if flag else ''}{suggestion}?" if suggestion else ""
+    what = f"option --{key}" if flag else f"config key {key}"
+    return f"unknown {what}.{hint} (`litlab fit --help` lists the options.)"
+
+
+def explain(message: str, parser: ArgumentParser | None = None) -> str:
+    """A short, specific message for a jsonargparse error message."""
+    if match := UNRECOGNIZED.search(message):
+        first = match.group(1).split()[0]
+        return explain_unknown_key(first.removeprefix("--").split("=")[0], parser, flag=True)
+    if match := NOT_ACCEPT_OPTION.search(message):
+        return explain_unknown_key(match.group(1), parser, flag=False)
+    where = key_path(message) or "the config"
+    if match := NO_FILE.search(message):
+        return f"--{where}: there is no file {match.group(1)}."
+    if match := NOT_ACCEPTED.search(message):
+        option = match.group(1)
+        owners = CLASS_PATH_PROBLEM.findall(message)
+        owner = owners[-1] if owners else None
+        suggestion = closest(option, init_parameters(owner)) if owner else None
+        hint = f" Did you mean '{suggestion}'?" if suggestion else ""
+        return f"{where}: {owner or 'this class'} has no option '{option}'.{hint}"
+    if match := NO_ATTRIBUTE.search(message):
+        module, name = match.groups()
+        suggestion = closest(name, public_names(module))
+        hint = f" Did you mean {module}.{suggestion}?" if suggestion else ""
+        return f"{where}: unknown class_path {module}.{name}: {module} has no {name}.{hint}"
+    if match := NO_MODULE.search(message):
+        return f"{where}: unknown class_path: there is no module {match.group(1)}."
+    if expected := [t for t in EXPECTED.findall(message) if t != "NoneType"]:
+        given = GIVEN.findall(message)
+        value = given[0].strip() if given else "?"
+        return f"{where}: expected {' or '.join(dict.fromkeys(expected))}, got {value!r}."
+    if match := CLASS_PATH_REASON.search(message):
+        return f"{where}: cannot use {match.group(1)}: {match.group(2).strip()}"
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    return "\n".join(lines[:6]) + ("\n..." if len(lines) > 6 else "")
