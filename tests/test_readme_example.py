@@ -4,8 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from litlab.cli import build_cli
 
 EXAMPLE = re.compile(r"<!-- readme-example: (?P<name>\S+) -->\n```\w+\n(?P<body>.*?)```", re.DOTALL)

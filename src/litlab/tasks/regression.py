@@ -2,8 +2,8 @@
 
 import torch
 import torch.nn.functional as F
-from torchmetrics import MeanMetric
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torchmetrics import MeanMetric
 
 from litlab.tasks.base import BackboneFactory, SupervisedTask
 from litlab.tasks.metrics import regression_metrics

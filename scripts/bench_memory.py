@@ -1,0 +1,84 @@
+"""Peak memory of a CIFAR-10-shaped training run: hand-written loop against litlab's shipped loop.
+
+    python scripts/bench_memory.py                        # writes the `memory` section of benchmarks/RESULTS.md
+    python scripts/bench_memory.py --samples 10000 --steps 50 --out /tmp/RESULTS.md
+
+SimpleCNN on 50,000 synthetic 3x32x32 images (float32 in memory, as a TensorDataset), batch 128, 200
+steps. Each variant runs in its own child process, which reports its own peak resident set size (VmHWM),
+once for set-up (imports, data generation) and once for training, and the CUDA allocator's peak where a
+GPU is used. See litlab.benchmarks.memory, also for why the child's `ru_maxrss` is not used.
+"""
+
+import argparse
+import datetime
+from pathlib import Path
+
+from litlab.benchmarks.memory import VARIANTS, MemoryRun, measure
+from litlab.benchmarks.results import environment_markdown, markdown_table, write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+WHAT = {
+    "imports": "python, torch, lightning, litlab imported; nothing else",
+    "data": "plus the synthetic data set generated (train, val, test splits)",
+    "hand": "plus the hand-written loop",
+    "litlab": "the shipped loop instead (config's logger, callbacks, progress bar), validation off",
+    "litlab_val": "the same with validation and its dashboards (confusion matrix, PR curves, ...)",
+}
+
+
+def _mb(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
+def section(runs: list[MemoryRun], args: argparse.Namespace) -> str:
+    rows = [
+        [run.variant, WHAT[run.variant], *map(_mb, (run.setup_peak_mb, run.train_peak_mb, run.cuda_peak_mb))]
+        + [f"{run.seconds:.0f}"]
+        for run in runs
+    ]
+    headers = ["Variant", "What runs", "Set-up peak RSS MB", "Training peak RSS MB", "GPU peak MB", "Wall s"]
+    lines = [
+        "## Peak memory (`scripts/bench_memory.py`)",
+        "",
+        f"Measured {datetime.date.today()}: SimpleCNN, {args.samples} synthetic 3x32x32 training images"
+        f" (+{args.samples // 25} val, +{args.samples // 25} test), batch {args.batch_size}, {args.steps} training"
+        f" steps, torch.set_num_threads({args.threads}), accelerator {args.accelerator}; one child process per"
+        " variant. Set-up peak: the child's peak RSS (VmHWM) up to the start of training (imports, data"
+        " generation); training peak: its peak RSS from the start of training on (the high-water mark is reset"
+        " there). GPU peak: `torch.cuda.max_memory_allocated`.",
+        "",
+        markdown_table(headers, rows, align="llrrrr"),
+    ]
+    train = {run.variant: run.train_peak_mb for run in runs if run.train_peak_mb is not None}
+    if "hand" in train and "litlab" in train:
+        lines += [
+            "",
+            f"litlab's loop over the hand-written one while training: {train['litlab'] - train['hand']:+.0f} MB.",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="results file to update")
+    parser.add_argument("--samples", type=int, default=50_000, help="training images (default 50000)")
+    parser.add_argument("--steps", type=int, default=200, help="training steps (default 200)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads in each child (default 1)")
+    parser.add_argument("--accelerator", default="auto", help="auto (default: GPU if there is one), cpu or cuda")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    args = parser.parse_args()
+
+    runs = []
+    for variant in args.variants:
+        run = measure(variant, args.samples, args.steps, args.batch_size, args.threads, args.accelerator)
+        peaks = f"set-up {_mb(run.setup_peak_mb)} MB, training {_mb(run.train_peak_mb)} MB"
+        print(f"{variant}: {peaks}, GPU {_mb(run.cuda_peak_mb)} MB, {run.seconds:.0f} s")
+        runs.append(run)
+    write_section(args.out, "environment", environment_markdown())
+    write_section(args.out, "memory", section(runs, args))
+    print(f"wrote the memory section of {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Peak memory of a training run, measured in a fresh child process that reports its own high-water marks.
+
+Why not the child's `ru_maxrss` (from `getrusage(RUSAGE_CHILDREN)` or `os.wait4`): Linux carries the
+parent's peak RSS across fork + exec into the child's `ru_maxrss`, so a child started by a parent that has
+torch imported reports at least the parent's size (measured here: a 14 MB child of a 1.5 GB parent reported
+1.5 GB). The child's `VmHWM` (/proc/self/status) belongs to its own address space only, and writing `5` to
+/proc/self/clear_refs resets it, which splits the run into phases: set-up (imports, data generation) and
+training. Elsewhere than Linux the child falls back to its `ru_maxrss`, without the split.
+
+Variants, all on the same CIFAR-10-shaped synthetic data (`SyntheticClassificationData`, 3x32x32):
+`imports` (interpreter, torch, lightning, litlab: the floor), `data` (plus the generated data set),
+`hand` (plus the hand-written loop), `litlab` (the shipped config's trainer, validation off) and
+`litlab_val` (the same with validation and its dashboards on). The child prints one line of JSON.
+"""
+
+import argparse
+import contextlib
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+VARIANTS = ("imports", "data", "hand", "litlab", "litlab_val")
+CONFIG = Path(__file__).resolve().parents[3] / "configs" / "synthetic_mlp.yaml"
+STATUS, CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
+
+
+@dataclass(frozen=True)
+class MemoryRun:
+    """One child's figures in MB (None where not measured) and its wall time in seconds."""
+
+    variant: str
+    setup_peak_mb: float  # imports and data generation (the whole run where phases cannot be split)
+    train_peak_mb: float | None  # from the start of training to the end, set-up excluded
+    cuda_peak_mb: float | None
+    seconds: float
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max(self.setup_peak_mb, self.train_peak_mb or 0.0)
+
+
+def measure(variant: str, samples: int, steps: int, batch_size: int, threads: int, accelerator: str) -> MemoryRun:
+    """Run one variant in a child process and return its peak memory."""
+    command = [sys.executable, "-m", "litlab.benchmarks.memory", variant, f"--samples={samples}", f"--steps={steps}"]
+    command += [f"--batch-size={batch_size}", f"--threads={threads}", f"--accelerator={accelerator}"]
+    start = time.perf_counter()
+    child = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+    if child.returncode != 0:
+        raise RuntimeError(f"memory benchmark child {variant!r} exited with {child.returncode}: {command}")
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    seconds = time.perf_counter() - start
+    return MemoryRun(variant, report["setup_peak_mb"], report["train_peak_mb"], report["cuda_peak_mb"], seconds)
+
+
+def _peak_mb() -> float:
+    """This process's peak resident set size since start (or since the last `_reset_peak`)."""
+    if STATUS.exists():
+        for line in STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def _reset_peak() -> bool:
+    try:
+        CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+class _Phases:
+    """Peak of the set-up phase, then the high-water mark reset so that training is measured on its own."""
+
+    def __init__(self) -> None:
+        self.setup_peak = 0.0
+        self.split = False
+
+    def start_training(self) -> None:
+        self.setup_peak = _peak_mb()
+        self.split = _reset_peak()
+
+    def report(self, cuda_peak: float | None) -> dict[str, Any]:
+        if not self.split:  # nothing trained, or no way to reset: one figure for the whole run
+            return {"setup_peak_mb": max(self.setup_peak, _peak_mb()), "train_peak_mb": None, "cuda_peak_mb": cuda_peak}
+        return {"setup_peak_mb": self.setup_peak, "train_peak_mb": _peak_mb(), "cuda_peak_mb": cuda_peak}
+
+
+def _child(args: argparse.Namespace, phases: _Phases) -> None:
+    # Imported here, not at the top, so that `measure` (in the parent) does not load torch.
+    import lightning as L
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from litlab.benchmarks import loops
+    from litlab.benchmarks.workload import Workload
+    from litlab.data import SyntheticClassificationData
+
+    if args.variant == "imports":
+        return
+    backbone = {"class_path": "litlab.models.SimpleCNN", "init_args": {}}
+    workload = Workload(CONFIG, backbone, (3, 32, 32), 10, args.batch_size, args.steps, epochs=1)
+    sizes = [args.samples, args.samples // 25, args.samples // 25]
+    if args.variant in ("data", "hand"):
+        data = SyntheticClassificationData(10, workload.input_shape, sizes, batch_size=args.batch_size)
+        data.setup("fit")
+        if args.variant == "hand":
+            device = "cuda" if args.accelerator != "cpu" and torch.cuda.is_available() else "cpu"
+            model = workload.backbone_model()
+            phases.start_training()
+            loops.train_by_hand(model, data.train_dataloader(), workload, device)
+        return
+
+    def edit(config: dict[str, Any]) -> None:
+        config["data"]["init_args"].update(sizes=sizes, batch_size=args.batch_size)
+        config["trainer"]["limit_train_batches"] = args.steps
+        config["trainer"]["limit_val_batches"] = 1.0 if args.variant == "litlab_val" else 0
+
+    class StartTraining(L.Callback):
+        def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            phases.start_training()  # the data module was set up (data generated) before this hook
+
+    # stdout carries the report; the progress bar goes to stderr (discarded by the parent)
+    with tempfile.TemporaryDirectory(prefix="litlab-mem-") as logdir, contextlib.redirect_stdout(sys.stderr):
+        cli = loops.build_litlab(workload, logdir, edit, args.accelerator)
+        cli.trainer.callbacks.append(StartTraining())
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="child process of scripts/bench_memory.py")
+    parser.add_argument("variant", choices=VARIANTS)
+    parser.add_argument("--samples", type=int, default=50_000)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--accelerator", default="auto")
+    args = parser.parse_args()
+    phases = _Phases()
+    _child(args, phases)
+    import torch
+
+    cuda_peak = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_initialized() else None
+    print(json.dumps(phases.report(cuda_peak)))
+
+
+if __name__ == "__main__":
+    main()
