@@ -78,3 +78,12 @@ def test_saved_config_reruns_and_records_the_seed(run_dir: Path, tmp_path: Path)
     assert (Path(cli.trainer.log_dir) / "config.yaml").read_text().replace("max_epochs: 1", "max_epochs: 2").replace(
         str(tmp_path), str(run_dir.parents[1])
     ) == text
+
+
+def test_predict_from_checkpoint_returns_class_probabilities(run_dir: Path, tmp_path: Path) -> None:
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    cli = build_cli(["predict", *fast_synthetic_args(tmp_path), "--ckpt_path", str(ckpt), "--return_predictions", "true"])
+    batches = cli.trainer.predict_loop.predictions
+    probabilities = torch.cat(batches)
+    assert probabilities.shape == (256, 10)
+    torch.testing.assert_close(probabilities.sum(dim=1), torch.ones(256))
