@@ -82,7 +82,8 @@ def test_saved_config_reruns_and_records_the_seed(run_dir: Path, tmp_path: Path)
 
 def test_predict_from_checkpoint_returns_class_probabilities(run_dir: Path, tmp_path: Path) -> None:
     ckpt = run_dir / "checkpoints" / "last.ckpt"
-    cli = build_cli(["predict", *fast_synthetic_args(tmp_path), "--ckpt_path", str(ckpt), "--return_predictions", "true"])
+    args = [*fast_synthetic_args(tmp_path), "--ckpt_path", str(ckpt), "--return_predictions", "true"]
+    cli = build_cli(["predict", *args])
     batches = cli.trainer.predict_loop.predictions
     probabilities = torch.cat(batches)
     assert probabilities.shape == (256, 10)
