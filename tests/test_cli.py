@@ -94,3 +94,26 @@ def test_offline_cifar_stops_with_a_short_message(tmp_path: Path) -> None:
     assert "cifar-10-python.tar.gz" in error and "make demo" in error
     assert len(error.splitlines()) <= 8
     assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").rglob("*.ckpt"))
+
+
+def test_progress_bar_refresh_is_configured_and_switchable_from_the_command_line(in_tmp: Path) -> None:
+    demo = ["--config", str(CONFIGS / "synthetic_mlp.yaml")]
+    shipped = build_cli(demo, run=False)
+    assert shipped.trainer.progress_bar_callback.refresh_rate == 10
+    off = build_cli([*demo, "--trainer.enable_progress_bar", "false"], run=False)
+    assert off.trainer.progress_bar_callback is None
+
+
+def test_train_loss_is_logged_on_the_loggers_cadence_and_metrics_once_per_epoch(tmp_path: Path) -> None:
+    """4 steps per epoch, 2 epochs, every 3rd step: the loss at the steps Lightning's logger writes, nothing between."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    args = fast_synthetic_args(tmp_path, epochs=2)
+    args[args.index("--trainer.log_every_n_steps") + 1] = "3"
+    cli = build_cli(["fit", *args, "--data.init_args.batch_size", "128"])
+    events = EventAccumulator(cli.trainer.log_dir, size_guidance={"scalars": 0})
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == [2, 5]
+    assert len(events.Scalars("train/acc")) == 2  # one value per epoch, computed over all of its batches
+    assert len(events.Scalars("val/acc")) == 2 and len(events.Scalars("val/loss")) == 2
+    assert 0.0 <= events.Scalars("train/acc")[-1].value <= 1.0

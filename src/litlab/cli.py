@@ -22,6 +22,7 @@ from typing import Any
 import torch.distributed
 from jsonargparse import Namespace
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
@@ -120,15 +121,21 @@ class LitlabCLI(LightningCLI):
         check_config_matches_data(config.model, self.datamodule)
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        plugins = self._get(self.config_init, "trainer", default={}).get("plugins") or []
+        trainer_init = self._get(self.config_init, "trainer", default={})
+        if trainer_init.get("enable_progress_bar") is False and trainer_init.get("callbacks"):
+            # `--trainer.enable_progress_bar false` also switches off a bar the config lists (the shipped
+            # configs set its refresh rate); Lightning alone would refuse the pair.
+            trainer_init["callbacks"] = [c for c in trainer_init["callbacks"] if not isinstance(c, ProgressBar)]
+        plugins = trainer_init.get("plugins") or []
         plugins = plugins if isinstance(plugins, list) else [plugins]
         if not any(isinstance(p, CheckpointIO) for p in plugins):
             kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
         return super().instantiate_trainer(**kwargs)
 
 
-def build_cli(args: list[str] | None = None, run: bool = True) -> LitlabCLI:
-    """The CLI exactly as `litlab` builds it; `run=False` only parses and instantiates (for tests and scripts)."""
+def build_cli(args: list[str] | dict[str, Any] | None = None, run: bool = True) -> LitlabCLI:
+    """The CLI exactly as `litlab` builds it from argv-style arguments or a parsed config; `run=False` only
+    parses and instantiates (for tests and scripts)."""
     return LitlabCLI(
         LightningModule,
         LightningDataModule,

@@ -16,7 +16,10 @@ BackboneFactory = Callable[[Sequence[int], int], nn.Module]
 class SupervisedTask(L.LightningModule):
     """Holds `self.backbone` and configures the optimizer and LR scheduler given as factories.
 
-    Subclasses define the loss, the metrics and the step methods.
+    Subclasses define the loss, the metrics and the step methods. Steps only `update` their torchmetrics
+    objects; the objects are logged once, at the end of each epoch (Lightning computes, syncs and resets
+    them there). Logging a Metric object from a step costs more than a tiny model's whole step: every
+    `self.log` call moves the metric to the value's device, walking all of its state.
     """
 
     def __init__(
@@ -40,6 +43,21 @@ class SupervisedTask(L.LightningModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)
+
+    def _log_train_loss(self, loss: torch.Tensor) -> None:
+        """Log `train/loss` (also to the progress bar) on the steps the logger writes, every `log_every_n_steps`.
+
+        One `self.log` call costs about as much as a tiny model's whole step on a CPU, and a value logged
+        between the logger's writes is overwritten unseen. `global_step + 1` is the count Lightning tests.
+        """
+        every = self.trainer.log_every_n_steps
+        if every and (self.global_step + 1) % every == 0:
+            self.log("train/loss", loss, prog_bar=True)
+
+    def _log_epoch_metrics(self, stage: str) -> None:
+        """Log `{stage}_loss` as `{stage}/loss` (on the progress bar for val) and the `{stage}_metrics` collection."""
+        self.log(f"{stage}/loss", getattr(self, f"{stage}_loss"), prog_bar=stage == "val")
+        self.log_dict(getattr(self, f"{stage}_metrics"))
 
     def configure_optimizers(self):  # noqa: ANN201 - Lightning accepts several return shapes
         return optim.configure(

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torchmetrics import MaxMetric, MeanMetric
-from torchmetrics.classification import MulticlassConfusionMatrix
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from litlab.tasks.base import BackboneFactory, SupervisedTask
 from litlab.tasks.metrics import classification_metrics
@@ -46,7 +46,8 @@ class ClassificationTask(SupervisedTask):
         super().__init__(backbone, input_shape, num_classes, optimizer, scheduler, compile)
         self.save_hyperparameters()
         self.label_smoothing = label_smoothing
-        self.train_acc = classification_metrics(num_classes)["acc"].clone()
+        # No argument checks on the training metric: on a GPU they cost a host sync every step.
+        self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
         self.val_metrics = classification_metrics(num_classes).clone(prefix="val/")
         self.test_metrics = classification_metrics(num_classes).clone(prefix="test/")
         self.val_confusion = MulticlassConfusionMatrix(num_classes)
@@ -61,10 +62,12 @@ class ClassificationTask(SupervisedTask):
         x, y = batch
         logits = self(x)
         loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
-        self.train_acc(logits, y)
-        self.log("train/loss", loss, prog_bar=True)
-        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+        self.train_acc.update(logits.detach(), y)
+        self._log_train_loss(loss)
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        self.log("train/acc", self.train_acc)  # see SupervisedTask on why metric objects are logged per epoch
 
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, torch.Tensor]:
         return self._evaluate(batch, "val")
@@ -77,7 +80,7 @@ class ClassificationTask(SupervisedTask):
         return self(x).softmax(dim=-1)
 
     def _evaluate(self, batch: Batch, stage: str) -> dict[str, torch.Tensor]:
-        """Update and log the stage's metrics; return logits and targets for callbacks' `on_*_batch_end`."""
+        """Update the stage's metrics (logged at the epoch's end); return logits and targets for `on_*_batch_end`."""
         x, y = batch
         logits = tta_logits(self, x) if self.hparams.tta else self(x)
         metrics = self.val_metrics if stage == "val" else self.test_metrics
@@ -86,11 +89,10 @@ class ClassificationTask(SupervisedTask):
         confusion.update(logits, y)
         loss = self.val_loss if stage == "val" else self.test_loss
         loss.update(F.cross_entropy(logits, y), weight=len(y))
-        self.log(f"{stage}/loss", loss, prog_bar=stage == "val")
-        self.log_dict(metrics)
         return {"logits": logits.detach(), "target": y}
 
     def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics("val")
         if not self.trainer.sanity_checking:  # the sanity-check batches are not a score worth keeping
             self.val_acc_best(self.val_metrics["acc"].compute())
             self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
@@ -98,5 +100,6 @@ class ClassificationTask(SupervisedTask):
         self.val_confusion.reset()
 
     def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics("test")
         self.confusion["test"] = self.test_confusion.compute()
         self.test_confusion.reset()

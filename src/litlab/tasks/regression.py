@@ -45,10 +45,18 @@ class RegressionTask(SupervisedTask):
         x, y = batch
         pred = self(x)
         loss = F.mse_loss(pred, y)
-        self.train_mse(pred, y)
-        self.log("train/loss", loss, prog_bar=True)
-        self.log("train/mse", self.train_mse, on_step=False, on_epoch=True)
+        self.train_mse.update(pred.detach(), y)
+        self._log_train_loss(loss)
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        self.log("train/mse", self.train_mse)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics("test")
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._evaluate(batch, "val")
@@ -66,5 +74,3 @@ class RegressionTask(SupervisedTask):
         metrics.update(pred.squeeze(-1), y.squeeze(-1))
         loss = self.val_loss if stage == "val" else self.test_loss
         loss.update(F.mse_loss(pred, y), weight=len(y))
-        self.log(f"{stage}/loss", loss, prog_bar=stage == "val")
-        self.log_dict(metrics)
