@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from litlab.benchmarks import loops
+from litlab.benchmarks.allocator import keep_freed_memory
 from litlab.benchmarks.results import environment_markdown, markdown_table, write_section
 from litlab.benchmarks.timing import Summary, difference, interleave, ratio
 from litlab.benchmarks.workload import Clock, Workload, seconds_per_step
@@ -102,7 +103,9 @@ def section(results: dict[str, dict[str, list[float]]], args: argparse.Namespace
             "## Training-loop overhead (`scripts/bench_overhead.py`)",
             "",
             f"Measured {datetime.date.today()}: {args.runs} interleaved runs per variant, torch.set_num_threads"
-            f"({args.threads}), {args.accelerator}, {clock}. Each run trains 2 epochs over the same pre-generated"
+            f"({args.threads}), {args.accelerator}, {clock}, glibc malloc thresholds"
+            f" {'fixed (litlab.benchmarks.allocator)' if args.fixed_malloc else 'left to glibc'}."
+            " Each run trains 2 epochs over the same pre-generated"
             " batches; the figure is the mean step time of the second epoch (the first is warm-up), measured from"
             " `on_train_epoch_start` to `on_train_epoch_end` (so work done every N steps, such as logging and"
             " step checkpoints, is in; end-of-epoch work is not). Validation is off in every variant"
@@ -119,17 +122,21 @@ def section(results: dict[str, dict[str, list[float]]], args: argparse.Namespace
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="results file to update")
-    parser.add_argument("--runs", type=int, default=5, help="interleaved runs per variant (default 5)")
+    parser.add_argument("--runs", type=int, default=7, help="interleaved runs per variant (default 7)")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1: one core per run)")
     parser.add_argument(
         "--clock", choices=("wall", "process"), default="wall", help="process: CPU time, for busy machines"
     )
     parser.add_argument("--accelerator", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--config", default=str(ROOT / "configs" / "synthetic_mlp.yaml"), help="litlab config to time")
+    parser.add_argument(
+        "--default-malloc", action="store_true", help="leave glibc's malloc thresholds alone (noisier CPU timings)"
+    )
     parser.add_argument("--quick", action="store_true", help="a few steps per epoch: a smoke test, not a measurement")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
+    args.fixed_malloc = not args.default_malloc and keep_freed_memory()
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     results = {}
     for name, (backbone, shape, batch_size, (steps, quick_steps), variants, _) in WORKLOADS.items():

@@ -3,6 +3,8 @@ the hand-written loop being the same computation as litlab's, and the peak-memor
 
 import copy
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,27 @@ def test_barebones_and_hand_loops_report_one_time_per_epoch() -> None:
     ):
         assert len(epoch_seconds) == 2 and all(seconds > 0 for seconds in epoch_seconds)
     assert seconds_per_step([9.0, 2.0, 4.0], steps=2) == 1.5  # the warm-up epoch is left out
+
+
+def test_keep_freed_memory_stops_page_faults_on_reallocation() -> None:
+    """The same 64 MB allocated and freed 20 times: glibc's default mmaps it afresh each time."""
+    code = (
+        "import resource, sys\n"
+        "from litlab.benchmarks.allocator import keep_freed_memory\n"
+        "assert sys.argv[1] == 'default' or keep_freed_memory()\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "for _ in range(20):\n"
+        "    block = bytearray(64 * 2**20)\n"  # zero-filled: every page is touched
+        "    del block\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)\n"
+    )
+    faults = {
+        mode: int(subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, check=True).stdout)
+        for mode in ("default", "kept")
+    }
+    pages = 64 * 2**20 // 4096
+    assert faults["default"] > 10 * pages  # fresh pages on every allocation
+    assert faults["kept"] < 2 * pages  # faulted in once, then reused
 
 
 def test_memory_child_reports_its_own_peak_not_its_parents() -> None:
