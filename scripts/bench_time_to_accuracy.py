@@ -1,0 +1,135 @@
+"""Time to accuracy on the real CIFAR-10 (JPEG copy): the textbook baseline against litlab's fast recipe, on this CPU.
+
+    python scripts/bench_time_to_accuracy.py                       # both runs (~30 min on 2 cores), writes RESULTS.md
+    python scripts/bench_time_to_accuracy.py --fast-epochs 6 --skip-baseline --baseline-accuracy 0.71
+
+- baseline: configs/cifar10_simple_cnn.yaml as it is (SimpleCNN, Adam lr 1e-3, batch 64), read through the
+  torchvision path (Pillow decode + per-image transforms in 2 DataLoader workers), 10 epochs;
+- fast: configs/cifar10_fast_cpu.yaml (AirbenchNet, whitening init, Lookahead, TTA) on the memory path,
+  for `--fast-epochs` epochs, sized so that its whole schedule fits the time budget.
+
+Both train on all 50,000 training images and are scored on the 10,000 test images after every epoch
+(see litlab.benchmarks.time_to_accuracy). Targets (issue #3): >= 85% within 5 minutes, >= 90% within 15.
+"""
+
+import argparse
+import datetime
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from litlab.benchmarks.results import environment_markdown, markdown_table, write_section
+from litlab.benchmarks.time_to_accuracy import Point, best_within, eval_folder, seconds_to_reach, train
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = ((5, 0.85), (15, 0.90))  # (minutes, test accuracy)
+SHARED_DATA_ARGS = ("loader", "batch_size", "num_workers", "augmentation")  # kept from the config's CIFAR-10 data
+
+
+def experiment(config: str, folder: Path, logs: str, epochs: int, data: dict[str, Any]) -> dict[str, Any]:
+    """The shipped config with the image folder as its data, `epochs` epochs, the full test set scored each epoch."""
+    raw = yaml.safe_load((ROOT / "configs" / config).read_text())
+    raw["trainer"].update(max_epochs=epochs, limit_val_batches=1.0)
+    raw["trainer"]["logger"]["init_args"]["save_dir"] = logs
+    kept = {k: v for k, v in raw["data"].get("init_args", {}).items() if k in SHARED_DATA_ARGS}
+    init_args = {"root": str(folder), **kept, **data}
+    raw["data"] = {"class_path": "litlab.data.ImageFolderDataModule", "init_args": init_args}
+    return raw
+
+
+def minutes(seconds: float | None) -> str:
+    return "not reached" if seconds is None else f"{seconds / 60:.1f}"
+
+
+def section(baseline: list[Point], fast: list[Point], target_accuracy: float, args: argparse.Namespace) -> str:
+    rows = []
+    for name, points in (("baseline (SimpleCNN, Adam, PIL)", baseline), ("litlab fast recipe (CPU)", fast)):
+        if not points:
+            continue
+        best = best_within(points, args.budget_minutes * 60)
+        rows.append(
+            [
+                name,
+                str(len(points)),
+                f"{points[-1].train_seconds / 60:.1f}",
+                f"{points[-1].accuracy:.4f}",
+                minutes(seconds_to_reach(points, target_accuracy)),
+                "–" if best is None else f"{best.accuracy:.4f} (epoch {best.epoch})",
+            ]
+        )
+    curve = [[str(p.epoch), f"{p.train_seconds / 60:.2f}", f"{p.accuracy:.4f}"] for p in fast]
+    verdicts = []
+    for limit, accuracy in TARGETS:
+        best = best_within(fast, limit * 60)
+        reached = best is not None and best.accuracy >= accuracy
+        got = "nothing finished" if best is None else f"best {best.accuracy:.2%}"
+        verdicts.append(f"- >= {accuracy:.0%} within {limit} min: {'met' if reached else 'NOT met'} ({got}).")
+    return "\n".join(
+        [
+            "## Time to accuracy, CPU (`scripts/bench_time_to_accuracy.py`)",
+            "",
+            f"Measured {datetime.date.today()}, one run each, torch.set_num_threads({args.threads}), on the shared"
+            " JPEG copy of CIFAR-10: all 50,000 training images, test accuracy on the 10,000 test images after"
+            " every epoch. Minutes are training time only (`EpochTimer`'s `time/train_s`): evaluation, JPEG"
+            " decoding (cached) and start-up are not counted.",
+            "",
+            markdown_table(
+                [
+                    "Run",
+                    "epochs",
+                    "train minutes",
+                    "final test acc",
+                    f"minutes to {target_accuracy:.4f}",
+                    f"best within {args.budget_minutes} min",
+                ],
+                rows,
+                align="lrrrrr",
+            ),  # fmt: skip
+            "",
+            f"The baseline's final accuracy ({target_accuracy:.4f}) is the bar both runs are timed to.",
+            "",
+            *verdicts,
+            "",
+            "Fast recipe, per epoch:",
+            "",
+            markdown_table(["epoch", "train minutes", "test acc"], curve, align="rrr"),
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", default=str(ROOT / "data" / "cifar10-jpg"), help="train/ and test/ image folder")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="results file to update")
+    parser.add_argument("--fast-epochs", type=int, default=4, help="epochs of the fast recipe's schedule")
+    parser.add_argument("--baseline-epochs", type=int, default=10, help="epochs of the textbook baseline")
+    parser.add_argument("--skip-baseline", action="store_true", help="time the fast recipe only")
+    parser.add_argument("--baseline-accuracy", type=float, help="with --skip-baseline: the bar to time to")
+    parser.add_argument("--budget-minutes", type=float, default=15, help="report the best accuracy within this")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch.set_num_threads")
+    args = parser.parse_args()
+    if args.skip_baseline and args.baseline_accuracy is None:
+        parser.error("--skip-baseline needs --baseline-accuracy")
+
+    torch.set_num_threads(args.threads)
+    folder = eval_folder(Path(args.source).resolve(), ROOT / "data" / "cifar10-jpg-timed")
+    with tempfile.TemporaryDirectory(prefix="litlab-tta-") as logs:
+        baseline: list[Point] = []
+        if not args.skip_baseline:
+            pil = {"loader": "torchvision"}
+            baseline = train(experiment("cifar10_simple_cnn.yaml", folder, logs, args.baseline_epochs, pil))
+        fast = train(experiment("cifar10_fast_cpu.yaml", folder, logs, args.fast_epochs, {"loader": "memory"}))
+    target = baseline[-1].accuracy if baseline else args.baseline_accuracy
+    for name, points in (("baseline", baseline), ("fast", fast)):
+        for p in points:
+            print(f"{name} epoch {p.epoch}: {p.train_seconds / 60:.2f} min, test acc {p.accuracy:.4f}")
+    write_section(args.out, "environment", environment_markdown())
+    write_section(args.out, "time-to-accuracy", section(baseline, fast, target, args))
+    print(f"wrote the time-to-accuracy section of {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The time-to-accuracy benchmark's parts: the folder that scores the test set, the per-epoch clock, the summaries."""
+
+import sys
+from pathlib import Path
+
+import torch
+import yaml
+
+from conftest import REPO, write_image_folder
+from litlab.benchmarks.time_to_accuracy import Point, best_within, eval_folder, seconds_to_reach, train
+
+sys.path.insert(0, str(REPO / "scripts"))
+from bench_time_to_accuracy import experiment  # noqa: E402
+
+POINTS = [Point(1, 60.0, 0.50), Point(2, 130.0, 0.71), Point(3, 200.0, 0.69), Point(4, 290.0, 0.80)]
+
+
+def test_seconds_to_reach_is_the_first_epoch_at_or_above_the_bar() -> None:
+    assert seconds_to_reach(POINTS, 0.70) == 130.0
+    assert seconds_to_reach(POINTS, 0.80) == 290.0
+    assert seconds_to_reach(POINTS, 0.81) is None
+
+
+def test_best_within_only_counts_epochs_that_ended_in_time() -> None:
+    assert best_within(POINTS, 200.0) == POINTS[1]
+    assert best_within(POINTS, 59.0) is None
+
+
+def test_eval_folder_validates_on_the_test_images_and_trains_on_all_training_images(tmp_path: Path) -> None:
+    source = write_image_folder(tmp_path / "src", {"train": 4, "test": 2}, size=8)
+    folder = eval_folder(source, tmp_path / "timed")
+    eval_folder(source, tmp_path / "timed")  # again: the links are reused
+    assert sorted(p.name for p in (folder / "val" / "cat").iterdir()) == ["0000.png", "0001.png"]
+    assert (folder / "val").resolve() == (source / "test").resolve()
+    assert (folder / "train").resolve() == (source / "train").resolve()
+
+
+def test_train_records_one_point_per_epoch_with_the_epochs_val_accuracy(tmp_path: Path) -> None:
+    source = write_image_folder(tmp_path / "src", {"train": 8, "test": 4}, size=8)
+    folder = eval_folder(source, tmp_path / "timed")
+    config = experiment("cifar10_simple_cnn.yaml", folder, str(tmp_path / "logs"), 2, {"loader": "memory"})
+    config["trainer"].update(enable_progress_bar=False, accelerator="cpu", devices=1)
+    config["data"]["init_args"].update(batch_size=4, num_workers=0)
+    points = train(config)
+    assert [p.epoch for p in points] == [1, 2]
+    assert 0 < points[0].train_seconds < points[1].train_seconds
+    scored = torch.tensor([p.accuracy for p in points]) * 12  # 12 test images: accuracies are multiples of 1/12
+    assert torch.allclose(scored, scored.round(), atol=1e-4)
+    saved = yaml.safe_load(next((tmp_path / "logs").rglob("config.yaml")).read_text())
+    assert saved["data"]["init_args"]["root"] == str(folder) and saved["trainer"]["limit_val_batches"] == 1.0
