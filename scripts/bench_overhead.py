@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
+from litlab.allocator import keep_freed_memory
 from litlab.benchmarks import loops
-from litlab.benchmarks.allocator import keep_freed_memory
 from litlab.benchmarks.results import environment_markdown, markdown_table, write_section
 from litlab.benchmarks.timing import Summary, difference, interleave, ratio
 from litlab.benchmarks.workload import Clock, Workload, seconds_per_step
@@ -45,11 +45,19 @@ WORKLOADS = {
         (32,),
         64,
         (500, 30),
-        ("hand", "barebones", "litlab"),
+        ("hand", "barebones", "defaults", "task", "litlab"),
         ("litlab", "barebones", 1.10),
     ),
 }
 LABELS = {"hand": "hand-written", "barebones": "Lightning barebones", "litlab": "litlab (shipped)"}
+# Where the tiny model's time goes, from the plain loop up to litlab as shipped.
+BREAKDOWN = {
+    "hand": "hand-written loop",
+    "barebones": "Lightning, `Trainer(barebones=True)`",
+    "defaults": "Lightning, default `Trainer` (bar, logger, checkpointing; the module logs nothing)",
+    "task": "litlab's task and logger; no callbacks, bar or checkpoints",
+    "litlab": "litlab as shipped (its callbacks, bar every 10 steps, checkpoints)",
+}
 
 
 def _quiet() -> contextlib.ExitStack:
@@ -72,6 +80,10 @@ def measure(
         "hand": lambda: loops.train_by_hand(workload.backbone_model(), batches, workload, accelerator, clock),
         "barebones": lambda: loops.fit_barebones(workload.backbone_model(), batches, workload, accelerator, clock),
         "litlab": lambda: loops.fit_litlab(batches, workload, accelerator=accelerator, clock=clock),
+        "defaults": lambda: loops.fit_lightning_defaults(
+            workload.backbone_model(), batches, workload, accelerator, clock
+        ),
+        "task": lambda: loops.fit_litlab(batches, workload, loops.without_callbacks, accelerator, clock),
     }
     timed: dict[str, Callable[[], float]] = {
         name: (lambda fit=run[name]: seconds_per_step(fit(), workload.steps)) for name in variants
@@ -95,6 +107,12 @@ def section(results: dict[str, dict[str, list[float]]], args: argparse.Namespace
                 f"{slow} / {fast} ≤ {target}: {'met' if overhead.median <= target else 'NOT met'}",
             ]
         )
+    breakdown = []
+    for name, seconds in results.items():
+        for variant, label in BREAKDOWN.items():
+            if variant in seconds and len(WORKLOADS[name][4]) > 2:
+                per_step = Summary.of(seconds[variant]).scaled(1e3).format(2)
+                breakdown.append([name, label, per_step, ratio(seconds[variant], seconds["barebones"]).format(2)])
     headers = ["Workload", *(f"{label} ms/step" for label in LABELS.values())]
     headers += ["litlab − hand ms/step", "litlab / hand", "target (median ratio)"]
     clock = "wall clock" if args.clock == "wall" else "CPU time of the process (time.process_time)"
@@ -104,7 +122,7 @@ def section(results: dict[str, dict[str, list[float]]], args: argparse.Namespace
             "",
             f"Measured {datetime.date.today()}: {args.runs} interleaved runs per variant, torch.set_num_threads"
             f"({args.threads}), {args.accelerator}, {clock}, glibc malloc thresholds"
-            f" {'fixed (litlab.benchmarks.allocator)' if args.fixed_malloc else 'left to glibc'}."
+            f" {'fixed (litlab.allocator)' if args.fixed_malloc else 'left to glibc'}."
             " Each run trains 2 epochs over the same pre-generated"
             " batches; the figure is the mean step time of the second epoch (the first is warm-up), measured from"
             " `on_train_epoch_start` to `on_train_epoch_end` (so work done every N steps, such as logging and"
@@ -115,6 +133,10 @@ def section(results: dict[str, dict[str, list[float]]], args: argparse.Namespace
             markdown_table(headers, rows, align="lrrrrrl"),
             "",
             "litlab's progress bar writes to /dev/null here; in a terminal, drawing adds the terminal's own cost.",
+            "",
+            "Where the time goes (same runs, interleaved):",
+            "",
+            markdown_table(["Workload", "loop", "ms/step", "/ barebones"], breakdown, align="llrr"),
         ]
     )
 

@@ -110,13 +110,15 @@ def test_hand_written_loop_matches_litlab_loop(tmp_path: Path) -> None:
         assert not torch.equal(value, initial[name]), f"{name} did not train"
 
 
-def test_barebones_and_hand_loops_report_one_time_per_epoch() -> None:
+def test_every_loop_variant_reports_one_time_per_epoch() -> None:
     backbone = {"class_path": "litlab.models.MLP", "init_args": {"hidden_sizes": []}}
     workload = Workload(CONFIG, backbone, (8,), 4, batch_size=16, steps=4, epochs=2)
     batches = workload.batches()
 
     for epoch_seconds in (
         loops.fit_barebones(workload.backbone_model(), batches, workload),
+        loops.fit_lightning_defaults(workload.backbone_model(), batches, workload),
+        loops.fit_litlab(batches, workload, loops.without_callbacks),
         loops.train_by_hand(workload.backbone_model(), itertools.cycle(batches), workload),
     ):
         assert len(epoch_seconds) == 2 and all(seconds > 0 for seconds in epoch_seconds)
@@ -127,7 +129,7 @@ def test_keep_freed_memory_stops_page_faults_on_reallocation() -> None:
     """The same 64 MB allocated and freed 20 times: glibc's default mmaps it afresh each time."""
     code = (
         "import resource, sys\n"
-        "from litlab.benchmarks.allocator import keep_freed_memory\n"
+        "from litlab.allocator import keep_freed_memory\n"
         "assert sys.argv[1] == 'default' or keep_freed_memory()\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
         "for _ in range(20):\n"

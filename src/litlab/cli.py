@@ -28,6 +28,7 @@ from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 import litlab.distributed  # noqa: F401 - registers `strategy: ddp_litlab`
+from litlab.allocator import keep_freed_memory
 from litlab.checkpoint_io import AtomicCheckpointIO
 from litlab.checkpoint_match import check_config_matches_data, check_same_model_class, check_weights_fit
 from litlab.config_errors import explain
@@ -182,6 +183,8 @@ def _run(args: list[str] | None) -> None:
 
 
 def main(args: list[str] | None = None) -> None:
+    if os.environ.get("LITLAB_MALLOC") != "default":
+        keep_freed_memory()  # CPU training: no fresh, zeroed pages for every step's activations (litlab.allocator)
     try:
         _run(args)
     except LitlabError as error:

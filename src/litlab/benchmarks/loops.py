@@ -2,6 +2,7 @@
 
 - `train_by_hand`: the PyTorch loop one would write without a framework (forward, loss, backward, step).
 - `fit_barebones`: Lightning's `Trainer(barebones=True)` with a module that only returns the loss.
+- `fit_lightning_defaults`: the same module under a default `Trainer` (progress bar, logger, checkpoints).
 - `fit_litlab`: the shipped experiment config (its trainer, callbacks, logger, progress bar and the
   ClassificationTask with its metrics and logging) built by the `litlab` CLI, with only the backbone, the
   input shape and the epoch count replaced, and validation switched off.
@@ -126,6 +127,29 @@ def fit_barebones(
     )
     trainer.fit(LossOnly(model, workload), train_dataloaders=Replay(batches))
     return epoch_clock.epoch_seconds
+
+
+def fit_lightning_defaults(
+    model: nn.Module, batches: Batches, workload: Workload, accelerator: str = "cpu", clock: Clock = time.perf_counter
+) -> list[float]:
+    """`fit_barebones`' module under a default Trainer: progress bar, TensorBoard logger, checkpointing on."""
+    epoch_clock = EpochClock(clock)
+    with tempfile.TemporaryDirectory(prefix="litlab-bench-") as logdir:
+        trainer = L.Trainer(
+            accelerator=accelerator,
+            devices=1,
+            max_epochs=workload.epochs,
+            limit_val_batches=0,
+            default_root_dir=logdir,
+            callbacks=[epoch_clock],
+        )
+        trainer.fit(LossOnly(model, workload), train_dataloaders=Replay(batches))
+    return epoch_clock.epoch_seconds
+
+
+def without_callbacks(config: dict[str, Any]) -> None:
+    """A ConfigEdit: litlab's task and logger only; no callbacks, no progress bar, no checkpoints."""
+    config["trainer"].update(callbacks=[], enable_progress_bar=False, enable_checkpointing=False)
 
 
 def litlab_config(workload: Workload, logdir: str | Path, accelerator: str = "cpu") -> dict[str, Any]:

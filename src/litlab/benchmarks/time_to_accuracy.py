@@ -36,15 +36,22 @@ def eval_folder(source: Path, target: Path) -> Path:
 
 
 class AccuracyByTime(L.Callback):
-    """Collects a `Point` at every epoch's end from `time/train_s` and `val/acc` (place it after `EpochTimer`)."""
+    """Adds up `time/train_s` over epochs; a `Point` for each epoch that was scored (place it after `EpochTimer`)."""
 
     def __init__(self) -> None:
         self.points: list[Point] = []
+        self._train_seconds = 0.0
+        self._accuracy: float | None = None  # of this epoch's validation, which runs before its end
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._accuracy = float(trainer.callback_metrics["val/acc"])
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        metrics = trainer.callback_metrics
-        elapsed = (self.points[-1].train_seconds if self.points else 0.0) + float(metrics["time/train_s"])
-        self.points.append(Point(trainer.current_epoch + 1, elapsed, float(metrics["val/acc"])))
+        self._train_seconds += float(trainer.callback_metrics["time/train_s"])
+        if self._accuracy is not None:
+            self.points.append(Point(trainer.current_epoch + 1, self._train_seconds, self._accuracy))
+            self._accuracy = None
 
 
 def train(config: dict[str, Any]) -> list[Point]:

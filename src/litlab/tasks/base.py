@@ -18,7 +18,7 @@ class SupervisedTask(L.LightningModule):
 
     Subclasses define the loss, the metrics and the step methods. Steps only `update` their torchmetrics
     objects; the objects are logged once, at the end of each epoch (Lightning computes, syncs and resets
-    them there). Logging a Metric object from a step costs more than a tiny model's whole step: every
+    them there). Logging a Metric object from a step costs about as much as a tiny model's whole step: every
     `self.log` call moves the metric to the value's device, walking all of its state.
     """
 
