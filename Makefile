@@ -9,7 +9,7 @@ PORT   ?= 6006
 JPG_ARCHIVE ?= ../shared/data/cifar10-jpg.tar.gz
 
 .DEFAULT_GOAL := help
-.PHONY: help install train demo resume bench data-jpg test-run tensorboard report test test-all lint browser-deps clean
+.PHONY: help install train demo resume bench bench-accuracy data-jpg test-run tensorboard report test test-all lint browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ bench: $(STAMP) ## regenerate benchmarks/RESULTS.md: data path, trainer overhead
 	$(BIN)/python scripts/bench_data.py --out benchmarks/RESULTS.md
 	$(BIN)/python scripts/bench_overhead.py --out benchmarks/RESULTS.md
 	$(BIN)/python scripts/bench_memory.py --out benchmarks/RESULTS.md
+
+bench-accuracy: $(STAMP) data-jpg ## time to accuracy on the JPEG copy: baseline vs fast recipe (~45 min on 2 cores)
+	$(BIN)/python scripts/bench_time_to_accuracy.py --out benchmarks/RESULTS.md
 
 data-jpg: ## unpack the CIFAR-10 JPEG copy into data/cifar10-jpg (for configs/cifar10_jpg_cnn.yaml)
 	@test -f $(JPG_ARCHIVE) || { echo "no $(JPG_ARCHIVE); set JPG_ARCHIVE=<path to cifar10-jpg.tar.gz>"; exit 1; }
