@@ -60,13 +60,14 @@ def section(
         if not points:
             continue
         best = best_within(points, args.budget_minutes * 60)
+        every_epoch = len(points) == points[-1].epoch  # else scored at the end only: no time to the bar
         rows.append(
             [
                 name,
-                str(len(points)),
+                str(points[-1].epoch),
                 f"{points[-1].train_seconds / 60:.1f}",
                 f"{points[-1].accuracy:.4f}",
-                minutes(seconds_to_reach(points, target_accuracy)),
+                minutes(seconds_to_reach(points, target_accuracy)) if every_epoch else "– (scored at the end)",
                 "–" if best is None else f"{best.accuracy:.4f} (epoch {best.epoch})",
             ]
         )
