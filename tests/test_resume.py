@@ -22,6 +22,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from conftest import CONFIGS, fast_synthetic_args
 from litlab.cli import build_cli
 from litlab.resume import main as resume_main
+from litlab.resume import stops_before_epoch_end
 
 EPOCHS, STEPS_PER_EPOCH, STEP_CKPT_EVERY = 3, 4, 3
 # For the kill tests: ~13 MB checkpoints, so that a write lasts long enough to be caught in the middle.
@@ -146,6 +147,24 @@ def test_killed_while_writing_a_checkpoint_resumes_exactly(config: Path, referen
     assert Path(resumed.trainer.ckpt_path).name == ("step0000006.ckpt" if cut else "last.ckpt")
     assert_resumed_exactly(outcome(resumed), reference, run)
     assert (run / "config.yaml").read_text() == config_before  # the saved config still describes the experiment
+
+
+def test_killed_between_an_epochs_last_batch_and_its_end_resumes_exactly(
+    config: Path, reference: dict, tmp_path: Path
+) -> None:
+    """The step checkpoint at the last batch of epoch 3 is on disk, that epoch's end (validation, last.ckpt) is
+    not. Lightning would resume it as a finished epoch; `--ckpt_path last` takes the end of epoch 2 instead."""
+    first = build_cli(["fit", *run_args(config, tmp_path, wide=True), "--trainer.max_epochs", "2"])
+    checkpoints = Path(first.trainer.log_dir) / "checkpoints"
+    end_of_epoch_2 = (checkpoints / "last.ckpt").read_bytes()
+    build_cli(["fit", *run_args(config, tmp_path, wide=True), "--ckpt_path", "last"])
+    (checkpoints / "last.ckpt").write_bytes(end_of_epoch_2)  # as if killed before epoch 3's end was saved
+    cut = torch.load(checkpoints / "step0000012.ckpt", weights_only=True)
+    assert stops_before_epoch_end(cut) and not stops_before_epoch_end(torch.load(checkpoints / "last.ckpt"))
+
+    resumed = build_cli(["fit", *run_args(config, tmp_path, wide=True), "--ckpt_path", "last"])
+    assert Path(resumed.trainer.ckpt_path).name == "last.ckpt"
+    assert_resumed_exactly(outcome(resumed), reference, Path(first.trainer.log_dir))
 
 
 def test_unreadable_last_checkpoint_falls_back_to_the_newest_readable_one(config: Path, tmp_path: Path) -> None:

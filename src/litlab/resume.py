@@ -65,16 +65,31 @@ def checkpoint_files(run: Path) -> list[Path]:
     return sorted((run / "checkpoints").glob("*.ckpt"))
 
 
+def stops_before_epoch_end(checkpoint: dict) -> bool:
+    """Written after an epoch's last training batch but before the epoch's end (its validation, the epoch-end
+    checkpoint): Lightning resumes such a checkpoint as if the epoch had ended, so those never happen."""
+    fit_loop = checkpoint.get("loops", {}).get("fit_loop", {})
+    epochs = fit_loop.get("epoch_progress", {}).get("current", {})
+    last_batch = fit_loop.get("epoch_loop.batch_progress", {}).get("is_last_batch", False)
+    return bool(last_batch) and epochs.get("processed", 0) < epochs.get("ready", 0)
+
+
 def newest_readable_checkpoint(run: Path) -> Path | None:
-    """The checkpoint of `run` with the highest global step that loads; unreadable ones are skipped with a warning."""
+    """The checkpoint of `run` with the highest global step that loads; unreadable ones are skipped with a warning.
+
+    A step checkpoint written at an epoch's last batch comes after any other (see `stops_before_epoch_end`):
+    resuming from the previous epoch's end instead trains that epoch again, and the run stays exact.
+    """
     ranked = []
     for path in checkpoint_files(run):
         try:  # memory-mapped: only the small pickled part is read, the weights stay on disk
-            step = int(torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("global_step", -1))
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         except Exception as error:  # any failure to read means "not usable"; the warning says why
             rank_zero_warn(describe_load_error(path, error) + " Skipped it.")
             continue
-        ranked.append((step, path.stem.startswith("last"), path.stat().st_mtime, path))
+        step = int(checkpoint.get("global_step", -1))
+        resumable = not stops_before_epoch_end(checkpoint)
+        ranked.append((resumable, step, path.stem.startswith("last"), path.stat().st_mtime, path))
     return max(ranked)[-1] if ranked else None
 
 
