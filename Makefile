@@ -49,6 +49,7 @@ test-run: $(STAMP) ## evaluate a checkpoint: make test-run CONFIG=... ARGS='--ck
 	$(BIN)/litlab test --config $(CONFIG) $(ARGS)
 
 tensorboard: $(STAMP) ## serve logs/ on http://127.0.0.1:6006 (localhost only; PORT= to change)
+	@mkdir -p logs  # created by the first run; made here so a fresh clone serves an empty board
 	$(BIN)/tensorboard --logdir logs --host 127.0.0.1 --port $(PORT)
 
 report: $(STAMP) ## compare every run under logs/: logs/report.md (table) and logs/report.png (curves)
