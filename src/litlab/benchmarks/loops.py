@@ -113,26 +113,10 @@ class LossOnly(L.LightningModule):
         return optim.configure(self.parameters(), workload.optimizer(), workload.scheduler(), workload.total_steps)
 
 
-def fit_barebones(
-    model: nn.Module, batches: Batches, workload: Workload, accelerator: str = "cpu", clock: Clock = time.perf_counter
+def _fit_loss_only(
+    model: nn.Module, batches: Batches, workload: Workload, accelerator: str, clock: Clock, **trainer_args: Any
 ) -> list[float]:
-    epoch_clock = EpochClock(clock)
-    trainer = L.Trainer(
-        barebones=True,
-        accelerator=accelerator,
-        devices=1,
-        max_epochs=workload.epochs,
-        limit_val_batches=0,
-        callbacks=[epoch_clock],
-    )
-    trainer.fit(LossOnly(model, workload), train_dataloaders=Replay(batches))
-    return epoch_clock.epoch_seconds
-
-
-def fit_lightning_defaults(
-    model: nn.Module, batches: Batches, workload: Workload, accelerator: str = "cpu", clock: Clock = time.perf_counter
-) -> list[float]:
-    """`fit_barebones`' module under a default Trainer: progress bar, TensorBoard logger, checkpointing on."""
+    """`LossOnly(model)` fitted by a plain Lightning Trainer with `trainer_args`; its files go to a temporary folder."""
     epoch_clock = EpochClock(clock)
     with tempfile.TemporaryDirectory(prefix="litlab-bench-") as logdir:
         trainer = L.Trainer(
@@ -142,9 +126,23 @@ def fit_lightning_defaults(
             limit_val_batches=0,
             default_root_dir=logdir,
             callbacks=[epoch_clock],
+            **trainer_args,
         )
         trainer.fit(LossOnly(model, workload), train_dataloaders=Replay(batches))
     return epoch_clock.epoch_seconds
+
+
+def fit_barebones(
+    model: nn.Module, batches: Batches, workload: Workload, accelerator: str = "cpu", clock: Clock = time.perf_counter
+) -> list[float]:
+    return _fit_loss_only(model, batches, workload, accelerator, clock, barebones=True)
+
+
+def fit_lightning_defaults(
+    model: nn.Module, batches: Batches, workload: Workload, accelerator: str = "cpu", clock: Clock = time.perf_counter
+) -> list[float]:
+    """`fit_barebones`' module under a default Trainer: progress bar, TensorBoard logger, checkpointing on."""
+    return _fit_loss_only(model, batches, workload, accelerator, clock)
 
 
 def without_callbacks(config: dict[str, Any]) -> None:
