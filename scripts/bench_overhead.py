@@ -45,7 +45,7 @@ WORKLOADS = {
         (32,),
         64,
         (500, 30),
-        ("hand", "barebones", "defaults", "task", "litlab"),
+        ("hand", "barebones", "inert", "defaults", "task", "litlab"),
         ("litlab", "barebones", 1.10),
     ),
 }
@@ -54,6 +54,7 @@ LABELS = {"hand": "hand-written", "barebones": "Lightning barebones", "litlab": 
 BREAKDOWN = {
     "hand": "hand-written loop",
     "barebones": "Lightning, `Trainer(barebones=True)`",
+    "inert": "Lightning barebones plus {inert} callbacks that override no hook (as many as litlab ships)",
     "defaults": "Lightning, default `Trainer` (bar, logger, checkpointing; the module logs nothing)",
     "task": "litlab's task and logger; no callbacks, bar or checkpoints",
     "litlab": "litlab as shipped (its callbacks, bar every 10 steps, checkpoints)",
@@ -72,13 +73,14 @@ def _quiet() -> contextlib.ExitStack:
 
 
 def measure(
-    workload: Workload, variants: tuple[str, ...], runs: int, clock: Clock, accelerator: str
+    workload: Workload, variants: tuple[str, ...], runs: int, clock: Clock, accelerator: str, inert: int
 ) -> dict[str, list[float]]:
-    """Seconds per step of each variant, one list entry per interleaved round."""
+    """Seconds per step of each variant, one list entry per interleaved round (`inert`: callbacks for "inert")."""
     batches = workload.batches()
     run = {
         "hand": lambda: loops.train_by_hand(workload.backbone_model(), batches, workload, accelerator, clock),
         "barebones": lambda: loops.fit_barebones(workload.backbone_model(), batches, workload, accelerator, clock),
+        "inert": lambda: loops.fit_barebones(workload.backbone_model(), batches, workload, accelerator, clock, inert),
         "litlab": lambda: loops.fit_litlab(batches, workload, accelerator=accelerator, clock=clock),
         "defaults": lambda: loops.fit_lightning_defaults(
             workload.backbone_model(), batches, workload, accelerator, clock
@@ -112,7 +114,14 @@ def section(results: dict[str, dict[str, list[float]]], args: argparse.Namespace
         for variant, label in BREAKDOWN.items():
             if variant in seconds and "barebones" in seconds:  # only where Lightning was timed too
                 per_step = Summary.of(seconds[variant]).scaled(1e3).format(2)
-                breakdown.append([name, label, per_step, ratio(seconds[variant], seconds["barebones"]).format(2)])
+                breakdown.append(
+                    [
+                        name,
+                        label.format(inert=args.inert),
+                        per_step,
+                        ratio(seconds[variant], seconds["barebones"]).format(2),
+                    ]
+                )
     headers = ["Workload", *(f"{label} ms/step" for label in LABELS.values())]
     headers += ["litlab − hand ms/step", "litlab / hand", "target (median ratio)"]
     clock = "wall clock" if args.clock == "wall" else "CPU time of the process (time.process_time)"
@@ -161,10 +170,13 @@ def main() -> None:
     args.fixed_malloc = not args.default_malloc and keep_freed_memory()
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     results = {}
+    args.inert = None
     for name, (backbone, shape, batch_size, (steps, quick_steps), variants, _) in WORKLOADS.items():
         steps = quick_steps if args.quick else steps
         workload = Workload(Path(args.config), backbone, shape, 10, batch_size, steps)
-        results[name] = measure(workload, variants, args.runs, clock, args.accelerator)
+        if args.inert is None:
+            args.inert = loops.shipped_callback_count(workload, args.accelerator)
+        results[name] = measure(workload, variants, args.runs, clock, args.accelerator, args.inert)
         print(
             f"{name}: " + ", ".join(f"{v} {Summary.of(s).scaled(1e3).format(2)} ms" for v, s in results[name].items())
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from litlab.benchmarks import loops, memory
 from litlab.benchmarks.results import TITLE, environment_markdown, markdown_table, read_section, write_section
@@ -117,12 +118,21 @@ def test_every_loop_variant_reports_one_time_per_epoch() -> None:
 
     for epoch_seconds in (
         loops.fit_barebones(workload.backbone_model(), batches, workload),
+        loops.fit_barebones(workload.backbone_model(), batches, workload, inert_callbacks=3),
         loops.fit_lightning_defaults(workload.backbone_model(), batches, workload),
         loops.fit_litlab(batches, workload, loops.without_callbacks),
         loops.train_by_hand(workload.backbone_model(), itertools.cycle(batches), workload),
     ):
         assert len(epoch_seconds) == 2 and all(seconds > 0 for seconds in epoch_seconds)
     assert seconds_per_step([9.0, 2.0, 4.0], steps=2) == 1.5  # the warm-up epoch is left out
+
+
+def test_shipped_callback_count_is_the_configs_callbacks_plus_lightnings_own() -> None:
+    """Lightning adds ModelSummary and LightningCLI its SaveConfigCallback; the "inert" variant copies this count."""
+    workload = Workload(CONFIG, {"class_path": "litlab.models.MLP"}, (8,), 4, batch_size=16, steps=2)
+    listed = len(yaml.safe_load(CONFIG.read_text())["trainer"]["callbacks"])
+
+    assert loops.shipped_callback_count(workload) == listed + 2
 
 
 def test_keep_freed_memory_stops_page_faults_on_reallocation() -> None:

@@ -1,4 +1,4 @@
-"""Three ways to train the same model on the same batches, each timed per epoch, for the overhead benchmark.
+"""Ways to train the same model on the same batches, each timed per epoch, for the overhead benchmark.
 
 - `train_by_hand`: the PyTorch loop one would write without a framework (forward, loss, backward, step).
 - `fit_barebones`: Lightning's `Trainer(barebones=True)` with a module that only returns the loss.
@@ -7,7 +7,7 @@
   ClassificationTask with its metrics and logging) built by the `litlab` CLI, with only the backbone, the
   input shape and the epoch count replaced, and validation switched off.
 
-All three take the same pre-generated batches (no DataLoader, so data loading is not part of the
+All take the same pre-generated batches (no DataLoader, so data loading is not part of the
 comparison) and the optimizer and scheduler of the config (see `litlab.benchmarks.workload`), and return
 the time of each epoch, by wall clock unless another clock is given.
 """
@@ -113,8 +113,18 @@ class LossOnly(L.LightningModule):
         return optim.configure(self.parameters(), workload.optimizer(), workload.scheduler(), workload.total_steps)
 
 
+class Inert(L.Callback):
+    """A callback that overrides no hook: Lightning still calls each of the base class's no-op hooks on it."""
+
+
 def _fit_loss_only(
-    model: nn.Module, batches: Batches, workload: Workload, accelerator: str, clock: Clock, **trainer_args: Any
+    model: nn.Module,
+    batches: Batches,
+    workload: Workload,
+    accelerator: str,
+    clock: Clock,
+    inert_callbacks: int = 0,
+    **trainer_args: Any,
 ) -> list[float]:
     """`LossOnly(model)` fitted by a plain Lightning Trainer with `trainer_args`; its files go to a temporary folder."""
     epoch_clock = EpochClock(clock)
@@ -125,7 +135,7 @@ def _fit_loss_only(
             max_epochs=workload.epochs,
             limit_val_batches=0,
             default_root_dir=logdir,
-            callbacks=[epoch_clock],
+            callbacks=[epoch_clock, *(Inert() for _ in range(inert_callbacks))],
             **trainer_args,
         )
         trainer.fit(LossOnly(model, workload), train_dataloaders=Replay(batches))
@@ -133,9 +143,14 @@ def _fit_loss_only(
 
 
 def fit_barebones(
-    model: nn.Module, batches: Batches, workload: Workload, accelerator: str = "cpu", clock: Clock = time.perf_counter
+    model: nn.Module,
+    batches: Batches,
+    workload: Workload,
+    accelerator: str = "cpu",
+    clock: Clock = time.perf_counter,
+    inert_callbacks: int = 0,
 ) -> list[float]:
-    return _fit_loss_only(model, batches, workload, accelerator, clock, barebones=True)
+    return _fit_loss_only(model, batches, workload, accelerator, clock, inert_callbacks, barebones=True)
 
 
 def fit_lightning_defaults(
@@ -172,6 +187,12 @@ def build_litlab(
     if edit is not None:
         edit(config)
     return build_cli(args=config, run=False)
+
+
+def shipped_callback_count(workload: Workload, accelerator: str = "cpu") -> int:
+    """How many callbacks the shipped Trainer holds, those Lightning adds by itself (e.g. ModelSummary) included."""
+    with tempfile.TemporaryDirectory(prefix="litlab-bench-") as logdir:
+        return len(build_litlab(workload, logdir, accelerator=accelerator).trainer.callbacks)
 
 
 def fit_litlab(
