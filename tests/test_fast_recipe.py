@@ -253,7 +253,7 @@ def test_fast_config_trains_and_validates_on_averaged_weights(tmp_path: Path) ->
 def test_cpu_config_scales_the_recipe(in_tmp: Path) -> None:
     synthetic = ["--data", "litlab.data.SyntheticClassificationData", "--data.input_shape", "[3, 32, 32]"]
     cli = build_cli(["--config", str(CONFIGS / "cifar10_fast_cpu.yaml"), *synthetic], run=False)
-    assert [group.conv2.out_channels for group in cli.model.backbone.groups] == [32, 64, 64]
+    assert [group.conv2.out_channels for group in cli.model.backbone.groups] == [24, 96, 96]
     assert cli.model.optimizer_factory(cli.model.parameters()).defaults["lr"] == pytest.approx(
         11.5 / 4 / (1 + 1 / 0.15)
     )
