@@ -1,6 +1,6 @@
 """Time to accuracy on the real CIFAR-10 (JPEG copy): the textbook baseline against litlab's fast recipe, on this CPU.
 
-    python scripts/bench_time_to_accuracy.py     # baseline + fast runs (~50 min on 2 cores), writes RESULTS.md
+    python scripts/bench_time_to_accuracy.py     # baseline + fast runs (~40 min on 2 cores), writes RESULTS.md
     python scripts/bench_time_to_accuracy.py --fast-epochs 6 --skip-baseline --baseline-accuracy 0.71
 
 - baseline: configs/cifar10_simple_cnn.yaml as it is (SimpleCNN, Adam lr 1e-3, batch 64), read through the
