@@ -2,6 +2,8 @@
 
     python scripts/bench_time_to_accuracy.py     # baseline + fast runs (~40 min on 2 cores), writes RESULTS.md
     python scripts/bench_time_to_accuracy.py --fast-epochs 6 --skip-baseline --baseline-accuracy 0.71
+    python scripts/bench_time_to_accuracy.py --fast-epochs 4 --widths 16 112 112 --skip-baseline \
+        --baseline-accuracy 0.7139 --out /tmp/widths.md     # another AirbenchNet width, as in RESULTS.md
 
 - baseline: configs/cifar10_simple_cnn.yaml as it is (SimpleCNN, Adam lr 1e-3, batch 64), read through the
   torchvision path (Pillow decode + per-image transforms in 2 DataLoader workers), 10 epochs;
@@ -34,11 +36,19 @@ SHARED_DATA_ARGS = ("loader", "batch_size", "num_workers", "augmentation", "chan
 
 
 def experiment(
-    config: str, folder: Path, logs: str, epochs: int, data: dict[str, Any], score_every: int = 1
+    config: str,
+    folder: Path,
+    logs: str,
+    epochs: int,
+    data: dict[str, Any],
+    score_every: int = 1,
+    widths: list[int] | None = None,
 ) -> dict[str, Any]:
     """The shipped config with the image folder as its data, `epochs` epochs, the full test set scored every
-    `score_every` epochs."""
+    `score_every` epochs; `widths` replaces the backbone's (AirbenchNet) widths."""
     raw = yaml.safe_load((ROOT / "configs" / config).read_text())
+    if widths is not None:
+        raw["model"]["init_args"]["backbone"]["init_args"]["widths"] = widths
     raw["trainer"].update(max_epochs=epochs, limit_val_batches=1.0, check_val_every_n_epoch=score_every)
     raw["trainer"]["logger"]["init_args"]["save_dir"] = logs
     kept = {k: v for k, v in raw["data"].get("init_args", {}).items() if k in SHARED_DATA_ARGS}
@@ -56,7 +66,8 @@ def section(
 ) -> str:
     rows = []
     runs = [("baseline (SimpleCNN, Adam, PIL)", baseline)]
-    runs += [(f"litlab fast recipe (CPU), {epochs}-epoch schedule", points) for epochs, points in fast.items()]
+    recipe = "litlab fast recipe (CPU" + (f", widths {'/'.join(map(str, args.widths))})" if args.widths else ")")
+    runs += [(f"{recipe}, {epochs}-epoch schedule", points) for epochs, points in fast.items()]
     for name, points in runs:
         if not points:
             continue
@@ -118,6 +129,7 @@ def main() -> None:
     parser.add_argument("--source", default=str(ROOT / "data" / "cifar10-jpg"), help="train/ and test/ image folder")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="results file to update")
     parser.add_argument("--fast-epochs", type=int, nargs="+", default=[4, 11], help="a fast run per schedule length")
+    parser.add_argument("--widths", type=int, nargs=3, help="AirbenchNet widths for the fast runs (default: config's)")
     parser.add_argument("--baseline-epochs", type=int, default=10, help="epochs of the textbook baseline")
     parser.add_argument("--skip-baseline", action="store_true", help="time the fast recipe only")
     parser.add_argument("--baseline-accuracy", type=float, help="with --skip-baseline: the bar to time to")
@@ -138,8 +150,9 @@ def main() -> None:
         fast = {}
         for epochs in sorted(args.fast_epochs):  # the shortest schedule is scored every epoch, longer ones at the end
             score_every = 1 if not fast else epochs
+            memory = {"loader": "memory"}
             fast[epochs] = train(
-                experiment("cifar10_fast_cpu.yaml", folder, logs, epochs, {"loader": "memory"}, score_every)
+                experiment("cifar10_fast_cpu.yaml", folder, logs, epochs, memory, score_every, args.widths)
             )
     target = baseline[-1].accuracy if baseline else args.baseline_accuracy
     for name, points in [("baseline", baseline), *((f"fast-{e}", points) for e, points in fast.items())]:

@@ -8,6 +8,7 @@ import yaml
 
 from conftest import REPO, write_image_folder
 from litlab.benchmarks.time_to_accuracy import Point, best_within, eval_folder, seconds_to_reach, train
+from litlab.cli import build_cli
 
 sys.path.insert(0, str(REPO / "scripts"))
 from bench_time_to_accuracy import experiment  # noqa: E402
@@ -48,3 +49,12 @@ def test_train_records_one_point_per_epoch_with_the_epochs_val_accuracy(tmp_path
     assert torch.allclose(scored, scored.round(), atol=1e-4)
     saved = yaml.safe_load(next((tmp_path / "logs").rglob("config.yaml")).read_text())
     assert saved["data"]["init_args"]["root"] == str(folder) and saved["trainer"]["limit_val_batches"] == 1.0
+
+
+def test_experiment_can_swap_the_fast_recipes_widths(tmp_path: Path) -> None:
+    source = write_image_folder(tmp_path / "src", {"train": 8, "test": 4}, size=16)
+    folder = eval_folder(source, tmp_path / "timed")
+    config = experiment("cifar10_fast_cpu.yaml", folder, str(tmp_path / "logs"), 1, {}, widths=[8, 16, 24])
+    cli = build_cli(args=config, run=False)
+    assert [group.conv2.out_channels for group in cli.model.backbone.groups] == [8, 16, 24]
+    assert cli.datamodule.channels_last  # carried over from the config's CIFAR-10 data
