@@ -3,7 +3,7 @@
     python scripts/bench_time_to_accuracy.py     # baseline + fast runs (~40 min on 2 cores), writes RESULTS.md
     python scripts/bench_time_to_accuracy.py --fast-epochs 6 --skip-baseline --baseline-accuracy 0.71
     # another AirbenchNet width (as in RESULTS.md), timed to the baseline's 71.39%, written to another file:
-    python scripts/bench_time_to_accuracy.py --fast-epochs 4 --widths 16 112 112 \\
+    python scripts/bench_time_to_accuracy.py --fast-epochs 7 --widths 16 112 112 \\
         --skip-baseline --baseline-accuracy 0.7139 --out /tmp/widths.md
 
 - baseline: configs/cifar10_simple_cnn.yaml as it is (SimpleCNN, Adam lr 1e-3, batch 64), read through the
@@ -129,7 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", default=str(ROOT / "data" / "cifar10-jpg"), help="train/ and test/ image folder")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="results file to update")
-    parser.add_argument("--fast-epochs", type=int, nargs="+", default=[4, 11], help="a fast run per schedule length")
+    parser.add_argument("--fast-epochs", type=int, nargs="+", default=[7, 13], help="a fast run per schedule length")
     parser.add_argument("--widths", type=int, nargs=3, help="AirbenchNet widths for the fast runs (default: config's)")
     parser.add_argument("--baseline-epochs", type=int, default=10, help="epochs of the textbook baseline")
     parser.add_argument("--skip-baseline", action="store_true", help="time the fast recipe only")

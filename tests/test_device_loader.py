@@ -186,6 +186,27 @@ def test_cutout_zeroes_one_clipped_square_per_image() -> None:
     assert torch.equal(rows * cols, counts), "the erased pixels form one rectangle"
 
 
+def test_progressive_resizing_scales_training_batches_by_epoch_only() -> None:
+    images, labels = coded_images(100)
+    plain = BatchAugment(crop_padding=2, padding_mode="reflect", flip="random")
+    resized = BatchAugment(crop_padding=2, padding_mode="reflect", flip="random", epoch_sizes=(8, 12))
+    kwargs = {"batch_size": 32, **IDENTITY, "train": True, "seed": 5, "channels_last": True}
+    full_size, scaled = (
+        DeviceLoader(images, labels, augment=plain, **kwargs),
+        DeviceLoader(images, labels, augment=resized, **kwargs),
+    )
+    for number, side in [(0, 8), (1, 12), (2, SIZE), (5, SIZE)]:
+        for (x_full, y_full), (x, y) in zip(epoch(full_size, number), epoch(scaled, number), strict=True):
+            assert x.shape[-2:] == (side, side) and x.is_contiguous(memory_format=torch.channels_last)
+            assert torch.equal(y, y_full), "labels stay with their images"
+            expected = F.interpolate(x_full, size=(side, side), mode="bilinear", antialias=True)
+            torch.testing.assert_close(x, expected)  # the same crops and flips, then scaled
+    evaluation = DeviceLoader(images, labels, 32, **IDENTITY, augment=resized, seed=5)
+    assert all(x.shape[-1] == SIZE for x, _ in epoch(evaluation, 0)), "evaluation is never resized"
+    with pytest.raises(ValueError, match="epoch_sizes"):
+        BatchAugment(epoch_sizes=(24, 0))
+
+
 def test_lightning_fit_resume_continues_epochs_and_replays_shuffles(fake_cifar10: Path, tmp_path: Path) -> None:
     def data() -> CIFAR10DataModule:
         return CIFAR10DataModule(data_dir=fake_cifar10, val_size=20, batch_size=16, loader="memory")

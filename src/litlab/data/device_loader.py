@@ -128,4 +128,7 @@ class DeviceLoader:
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)  # cheaper on uint8; float keeps it
         x = images.float().mul_(self.scale).sub_(self.shift)
-        return x if plan is None else self.augment.erase(x, plan, index)
+        if plan is None:
+            return x
+        x = self.augment.resize(self.augment.erase(x, plan, index), self.epoch)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x

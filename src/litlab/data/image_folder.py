@@ -47,8 +47,8 @@ class ImageFolderDataModule(ImageDataModule):
             sample of `STATS_SAMPLE` images on the torchvision path) and cached.
         loader: "memory", "torchvision" or "auto".
         augment: augment the training split (crop with padding, flip; see `augmentation`).
-        augmentation: the augmentation; cutout and alternating flip apply on the memory path only (the
-            torchvision path flips at random).
+        augmentation: the augmentation; cutout, alternating flip and epoch_sizes apply on the memory path only
+            (the torchvision path flips at random and trains at full size).
         channels_last: memory path: batches in channels-last memory format.
     """
 
