@@ -51,6 +51,7 @@ class BatchAugment:
     epoch_sizes: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "epoch_sizes", tuple(self.epoch_sizes))  # a YAML list compares equal to the default
         if any(size < 1 for size in self.epoch_sizes):
             raise ValueError(f"epoch_sizes must be positive image sides, got {list(self.epoch_sizes)}")
 
