@@ -39,8 +39,8 @@ class BatchAugment:
             and clipped at the border (DeVries & Taylor, 2017). 0 turns it off.
         epoch_sizes: progressive resizing: in epoch e, training batches are scaled (bilinear, antialiased) to
             `epoch_sizes[e]` pixels square after the other augmentations; epochs past the end of the list train
-            at full size. Small early epochs buy more epochs for the same compute (a 24x24 AirbenchNet step
-            costs about 0.4 of a 32x32 one on the CPU); the model must take any image size, as networks that
+            at full size. Small early epochs buy more epochs for the same compute (a 24x24 AirbenchNet epoch
+            takes about 0.6 of the time of a 32x32 one on the CPU); the model must take any image size, as networks that
             pool globally do. Empty (the default) turns it off.
     """
 

@@ -52,8 +52,7 @@ class CIFAR10DataModule(ImageDataModule):
         download: fetch the dataset in `prepare_data` if it is missing.
         loader: "memory" (device-resident batches) or "torchvision" (PIL transforms + DataLoader workers).
         augmentation: the memory path's augmentation (e.g. reflect padding, alternating flip, cutout,
-            progressive resizing); the
-            default matches the torchvision path's. The torchvision path ignores it.
+            progressive resizing); the default matches the torchvision path's. The torchvision path ignores it.
         channels_last: memory path: batches in channels-last memory format.
     """
 
