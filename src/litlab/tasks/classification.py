@@ -11,6 +11,10 @@ from litlab.tasks.metrics import classification_metrics
 from litlab.tasks.tta import tta_logits
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+# Training batches whose predicted labels are gathered before one `train_acc.update`. An update costs the same
+# Python work whatever the batch size: ~10% of a tiny model's CPU step when done every step (py-spy profile in
+# benchmarks/RESULTS.md), and a handful of kernel launches on a GPU.
+TRAIN_ACC_BATCHES_PER_UPDATE = 64
 
 
 class ClassificationTask(SupervisedTask):
@@ -48,6 +52,7 @@ class ClassificationTask(SupervisedTask):
         self.label_smoothing = label_smoothing
         # No argument checks on the training metric: on a GPU they cost a host sync every step.
         self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
+        self._train_labels: list[Batch] = []  # (predicted, true) labels of steps not yet given to train_acc
         self.val_metrics = classification_metrics(num_classes).clone(prefix="val/")
         self.test_metrics = classification_metrics(num_classes).clone(prefix="test/")
         self.val_confusion = MulticlassConfusionMatrix(num_classes)
@@ -62,11 +67,20 @@ class ClassificationTask(SupervisedTask):
         x, y = batch
         logits = self(x)
         loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
-        self.train_acc.update(logits.detach(), y)
+        self._train_labels.append((logits.detach().argmax(dim=-1), y))
+        if len(self._train_labels) >= TRAIN_ACC_BATCHES_PER_UPDATE:
+            self._update_train_acc()
         self._log_train_loss(loss)
         return loss
 
+    def _update_train_acc(self) -> None:
+        if self._train_labels:
+            predicted, true = zip(*self._train_labels, strict=True)
+            self.train_acc.update(torch.cat(predicted), torch.cat(true))
+            self._train_labels.clear()
+
     def on_train_epoch_end(self) -> None:
+        self._update_train_acc()
         self.log("train/acc", self.train_acc)  # see SupervisedTask on why metric objects are logged per epoch
 
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, torch.Tensor]:
