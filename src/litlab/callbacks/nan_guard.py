@@ -6,6 +6,8 @@ it; under DDP the processes agree first, so none is left waiting in a collective
 is checked before it is written (weights can overflow to inf from a finite loss).
 """
 
+import math
+
 import lightning as L
 import torch
 
@@ -19,25 +21,26 @@ class NaNGuard(L.Callback):
     """
 
     def __init__(self) -> None:
-        self._last_finite: tuple[int, torch.Tensor] | None = None
+        self._last_finite: tuple[int, float] | None = None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._last_finite = None
 
     def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor) -> None:
-        bad = not bool(torch.isfinite(loss.detach()).all())
+        # One `item` (the sync) and a float check: tensor ops (isfinite, all, bool) cost far more on a CPU.
+        value = loss.item() if loss.numel() == 1 else loss.detach().sum().item()  # a non-finite part stays in the sum
+        bad = not math.isfinite(value)
         if trainer.world_size > 1:
             bad = trainer.strategy.reduce_boolean_decision(bad, all=False)
         if not bad:
-            self._last_finite = (trainer.global_step, loss.detach())
+            self._last_finite = (trainer.global_step, value)
             return
-        value = loss.detach().float()
-        what = "nan" if bool(torch.isnan(value).any()) else "inf" if bool(torch.isinf(value).any()) else "non-finite"
+        what = "nan" if math.isnan(value) else "inf" if math.isinf(value) else "non-finite on another process"
         if self._last_finite is None:
             before = "no finite loss was seen in this run before it"
         else:
             step, last = self._last_finite
-            before = f"the last finite loss was {last.item():.6g} at step {step}"
+            before = f"the last finite loss was {last:.6g} at step {step}"
         raise TrainingDivergedError(
             f"the training loss became {what} at step {trainer.global_step} (epoch {trainer.current_epoch}); "
             f"{before}. Training stopped before that step changed the weights, and no checkpoint was written "
