@@ -32,6 +32,7 @@ from litlab.allocator import keep_freed_memory
 from litlab.checkpoint_io import AtomicCheckpointIO
 from litlab.checkpoint_match import check_config_matches_data, check_same_model_class, check_weights_fit
 from litlab.config_errors import explain
+from litlab.cpu_precision import warn_if_bf16_is_emulated
 from litlab.errors import CheckpointError, ConfigError, DistributedJobError, LitlabError
 from litlab.resume import resolve_last
 
@@ -111,6 +112,7 @@ class LitlabCLI(LightningCLI):
         rank_zero_info(f"Resuming {found.run} from {found.checkpoint.name}")
 
     def after_instantiate_classes(self) -> None:
+        warn_if_bf16_is_emulated(self.trainer)
         if self.subcommand is None:
             return
         config = self.config[self.subcommand]

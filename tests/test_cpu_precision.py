@@ -1,0 +1,51 @@
+"""bf16 on the CPU: the CLI warns where the CPU would emulate it, and bf16 training really runs in bf16."""
+
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+import litlab.cpu_precision
+from conftest import fast_synthetic_args
+from litlab.cli import build_cli
+from litlab.cpu_precision import cpu_capability, native_cpu_bf16
+
+EMULATED = "bf16 is emulated"
+
+
+def build(log_dir: Path, precision: str):  # noqa: ANN201 - a LitlabCLI
+    args = [*fast_synthetic_args(log_dir), "--trainer.accelerator", "cpu", "--trainer.precision", precision]
+    return build_cli(args=args, run=False)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_on_cpu_warns_only_where_the_cpu_has_no_bf16_instructions(
+    native: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(litlab.cpu_precision, "native_cpu_bf16", lambda: native)  # the host has one answer only
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build(tmp_path, "bf16-mixed")
+        build(tmp_path, "32-true")  # float32 never warns
+    emulated = [str(w.message) for w in caught if EMULATED in str(w.message)]
+    assert len(emulated) == (0 if native else 1)
+    if emulated:
+        assert "--trainer.precision 32-true" in emulated[0] and "bf16-mixed" in emulated[0]
+
+
+def test_capability_names_the_instruction_set_and_bf16() -> None:
+    text = cpu_capability()
+    assert text.startswith(torch.backends.cpu.get_cpu_capability())
+    assert text.endswith("native bf16")
+    assert ("no native bf16" in text) == (not native_cpu_bf16())
+
+
+def test_bf16_mixed_cpu_training_computes_layers_in_bf16_with_float32_weights(tmp_path: Path) -> None:
+    cli = build(tmp_path, "bf16-mixed")
+    seen: list[torch.dtype] = []
+    first_linear = next(m for m in cli.model.modules() if isinstance(m, torch.nn.Linear))
+    first_linear.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert seen and set(seen) == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 for p in cli.model.parameters())  # weights stay float32 (mixed precision)
