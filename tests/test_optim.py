@@ -32,6 +32,7 @@ def run(tmp_path: Path, optimizer: str, scheduler: str):
     args = args[: args.index("--model.init_args.scheduler.init_args.T_max")]  # scheduler chosen below instead
     args += ["--trainer.limit_train_batches", str(BATCHES), "--trainer.limit_val_batches", "2"]
     args += ["--trainer.logger", "false", "--trainer.enable_checkpointing", "false", "--trainer.callbacks", "[]"]
+    args += ["--trainer.default_root_dir", str(tmp_path)]  # with no logger, config.yaml is saved there (not the cwd)
     args += ["--model.init_args.optimizer", f"torch.optim.{optimizer}", *OPTIMIZERS[optimizer]]
     args += ["--model.init_args.scheduler", f"torch.optim.lr_scheduler.{scheduler}", *SCHEDULERS[scheduler]]
     cli = build_cli(args, run=False)
