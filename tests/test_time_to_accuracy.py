@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
@@ -11,7 +12,7 @@ from litlab.benchmarks.time_to_accuracy import Point, best_within, eval_folder, 
 from litlab.cli import build_cli
 
 sys.path.insert(0, str(REPO / "scripts"))
-from bench_time_to_accuracy import experiment  # noqa: E402
+from bench_time_to_accuracy import FAST_RECIPES, experiment, stacked  # noqa: E402
 
 POINTS = [Point(1, 60.0, 0.50), Point(2, 130.0, 0.71), Point(3, 200.0, 0.69), Point(4, 290.0, 0.80)]
 
@@ -58,3 +59,33 @@ def test_experiment_can_swap_the_fast_recipes_widths(tmp_path: Path) -> None:
     cli = build_cli(args=config, run=False)
     assert [group.conv2.out_channels for group in cli.model.backbone.groups] == [8, 16, 24]
     assert cli.datamodule.channels_last  # carried over from the config's CIFAR-10 data
+
+
+@pytest.mark.parametrize("budget", sorted(FAST_RECIPES))
+def test_fast_recipes_stack_their_configs_as_the_cli_does(budget: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """The benchmark merges each recipe's YAML files itself; `litlab fit --config A --config B` must agree."""
+    args = [
+        "fit",
+        *(a for c in FAST_RECIPES[budget] for a in ("--config", str(REPO / "configs" / c))),
+        "--print_config",
+    ]
+    with pytest.raises(SystemExit):
+        build_cli(args=args)
+    resolved, merged = yaml.safe_load(capsys.readouterr().out), stacked(FAST_RECIPES[budget])
+    for path in (
+        ("trainer", "max_epochs"),
+        ("trainer", "precision"),
+        ("trainer", "logger", "init_args", "name"),
+        ("model", "init_args", "backbone", "init_args", "widths"),
+        ("data", "init_args", "augmentation", "epoch_sizes"),
+        ("data", "init_args", "batch_size"),
+    ):
+        cli_value, bench_value = resolved, merged
+        for key in path:
+            cli_value, bench_value = cli_value[key], bench_value[key]
+        assert cli_value == bench_value, path
+    if budget == 15:  # the variant really changes the base recipe
+        assert merged["model"]["init_args"]["backbone"]["init_args"]["widths"] == [64, 256, 256]
+        assert merged["trainer"]["logger"]["init_args"] == {
+            "save_dir": "logs", "name": "cifar10_fast_cpu_15min", "default_hp_metric": False
+        }  # fmt: skip
