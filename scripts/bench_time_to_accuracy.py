@@ -2,9 +2,9 @@
 
     python scripts/bench_time_to_accuracy.py     # baseline + both fast recipes (~40 min on 2 cores), writes RESULTS.md
     python scripts/bench_time_to_accuracy.py --budgets 5 --skip-baseline --baseline-accuracy 0.71
-    # the 5-minute recipe at other AirbenchNet widths, timed to a bar of 71.39%, written to another file:
-    python scripts/bench_time_to_accuracy.py --budgets 5 --widths 16 112 112 \\
-        --skip-baseline --baseline-accuracy 0.7139 --out /tmp/widths.md
+    # the 15-minute recipe at other widths and another schedule, timed to a bar of 71.44%, written elsewhere:
+    python scripts/bench_time_to_accuracy.py --budgets 15 --widths 48 192 192 --epochs 14 --epoch-sizes 24 24 24 24 \\
+        --skip-baseline --baseline-accuracy 0.7144 --out /tmp/sizing.md
 
 - baseline: configs/cifar10_simple_cnn.yaml as it is (SimpleCNN, Adam lr 1e-3, batch 64), read through the
   torchvision path (Pillow decode + per-image transforms in 2 DataLoader workers), 10 epochs;
@@ -68,12 +68,16 @@ def experiment(
     data: dict[str, Any],
     score_every: int = 1,
     widths: list[int] | None = None,
+    epoch_sizes: list[int] | None = None,
 ) -> dict[str, Any]:
     """The shipped config(s) with the image folder as their data, `epochs` epochs (None: the config's), the full
-    test set scored every `score_every` epochs (0: at the end only); `widths` replaces AirbenchNet's widths."""
+    test set scored every `score_every` epochs (0: at the end only); `widths` replaces AirbenchNet's widths and
+    `epoch_sizes` the progressive-resizing schedule."""
     raw = stacked([configs] if isinstance(configs, str) else configs)
     if widths is not None:
         raw["model"]["init_args"]["backbone"]["init_args"]["widths"] = widths
+    if epoch_sizes is not None:
+        raw["data"]["init_args"]["augmentation"]["epoch_sizes"] = epoch_sizes
     epochs = epochs or raw["trainer"]["max_epochs"]
     score_every = score_every or epochs
     raw["trainer"].update(max_epochs=epochs, limit_val_batches=1.0, check_val_every_n_epoch=score_every)
@@ -88,14 +92,21 @@ def minutes(seconds: float | None) -> str:
     return "not reached" if seconds is None else f"{seconds / 60:.1f}"
 
 
+def overrides(args: argparse.Namespace) -> str:
+    """What the command line changed in the fast recipes, for the table's row names."""
+    changes = [f"widths {'/'.join(map(str, args.widths))}"] if args.widths else []
+    changes += [f"{args.epochs} epochs"] if args.epochs else []
+    changes += [f"sizes {','.join(map(str, args.epoch_sizes))}"] if args.epoch_sizes is not None else []
+    return "".join(f", {change}" for change in changes)
+
+
 def section(
     baseline: list[Point], fast: dict[int, list[Point]], target_accuracy: float, args: argparse.Namespace
 ) -> str:
     """The results section; `fast` maps each recipe's budget in minutes to its scored epochs."""
     rows = []
     runs = [("baseline (SimpleCNN, Adam, PIL)", baseline)]
-    widths = f", widths {'/'.join(map(str, args.widths))}" if args.widths else ""
-    runs += [(f"litlab fast recipe (CPU{widths}), {budget}-minute", points) for budget, points in fast.items()]
+    runs += [(f"litlab fast recipe (CPU{overrides(args)}), {budget}-minute", p) for budget, p in fast.items()]
     for name, points in runs:
         if not points:
             continue
@@ -165,6 +176,8 @@ def main() -> None:
         help="run the fast recipe sized for each of these budgets (minutes)",
     )  # fmt: skip
     parser.add_argument("--widths", type=int, nargs=3, help="AirbenchNet widths for the fast runs (default: config's)")
+    parser.add_argument("--epochs", type=int, help="epochs of the fast runs (default: each config's)")
+    parser.add_argument("--epoch-sizes", type=int, nargs="*", help="progressive resizing of the fast runs, e.g. 24 24")
     parser.add_argument("--baseline-epochs", type=int, default=10, help="epochs of the textbook baseline")
     parser.add_argument("--skip-baseline", action="store_true", help="time the fast recipe only")
     parser.add_argument("--baseline-accuracy", type=float, help="with --skip-baseline: the bar to time to")
@@ -186,7 +199,10 @@ def main() -> None:
         for budget in sorted(args.budgets):  # the shortest recipe is scored every epoch, longer ones at the end
             score_every = 1 if not fast else 0
             memory = {"loader": "memory"}
-            fast[budget] = train(experiment(FAST_RECIPES[budget], folder, logs, None, memory, score_every, args.widths))
+            recipe = experiment(
+                FAST_RECIPES[budget], folder, logs, args.epochs, memory, score_every, args.widths, args.epoch_sizes
+            )
+            fast[budget] = train(recipe)
     target = baseline[-1].accuracy if baseline else args.baseline_accuracy
     for name, points in [("baseline", baseline), *((f"fast-{b}min", points) for b, points in fast.items())]:
         for p in points:

@@ -52,13 +52,19 @@ def test_train_records_one_point_per_epoch_with_the_epochs_val_accuracy(tmp_path
     assert saved["data"]["init_args"]["root"] == str(folder) and saved["trainer"]["limit_val_batches"] == 1.0
 
 
-def test_experiment_can_swap_the_fast_recipes_widths(tmp_path: Path) -> None:
+def test_experiment_can_swap_the_fast_recipes_widths_and_schedule(tmp_path: Path) -> None:
     source = write_image_folder(tmp_path / "src", {"train": 8, "test": 4}, size=16)
     folder = eval_folder(source, tmp_path / "timed")
-    config = experiment("cifar10_fast_cpu.yaml", folder, str(tmp_path / "logs"), 1, {}, widths=[8, 16, 24])
+    logs = str(tmp_path / "logs")
+    config = experiment(FAST_RECIPES[15], folder, logs, None, {}, widths=[8, 16, 24], epoch_sizes=[12, 14])
     cli = build_cli(args=config, run=False)
     assert [group.conv2.out_channels for group in cli.model.backbone.groups] == [8, 16, 24]
     assert cli.datamodule.channels_last  # carried over from the config's CIFAR-10 data
+    assert cli.datamodule.augmentation.epoch_sizes == (12, 14)
+    assert cli.trainer.max_epochs == stacked(FAST_RECIPES[15])["trainer"]["max_epochs"] == 10  # the config's
+    assert cli.trainer.check_val_every_n_epoch == 1
+    at_the_end = experiment(FAST_RECIPES[5], folder, logs, 3, {}, score_every=0)
+    assert at_the_end["trainer"]["max_epochs"] == at_the_end["trainer"]["check_val_every_n_epoch"] == 3
 
 
 @pytest.mark.parametrize("budget", sorted(FAST_RECIPES))
