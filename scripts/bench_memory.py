@@ -1,12 +1,14 @@
-"""Peak memory of a CIFAR-10-shaped training run: hand-written loop against litlab's shipped loop.
+"""Peak memory of CIFAR-10 training runs: hand-written loop against litlab's shipped loop, and the fast recipe.
 
     python scripts/bench_memory.py                        # writes the `memory` section of benchmarks/RESULTS.md
     python scripts/bench_memory.py --samples 10000 --steps 50 --out /tmp/RESULTS.md
 
 SimpleCNN on 50,000 synthetic 3x32x32 images (float32 in memory, as a TensorDataset), batch 128, 200
-steps. Each variant runs in its own child process, which reports its own peak resident set size (VmHWM),
-once for set-up (imports, data generation) and once for training, and the CUDA allocator's peak where a
-GPU is used. See litlab.benchmarks.memory, also for why the child's `ru_maxrss` is not used.
+steps; and `fast_cpu`, configs/cifar10_fast_cpu.yaml as shipped on the CIFAR-10 JPEG copy (`make data-jpg`;
+skipped when it is not unpacked), one epoch with its validation. Each variant runs in its own child process,
+which reports its own peak resident set size (VmHWM), once for set-up (imports, data generation) and once
+for training, and the CUDA allocator's peak where a GPU is used. See litlab.benchmarks.memory, also for why
+the child's `ru_maxrss` is not used.
 """
 
 import argparse
@@ -23,6 +25,7 @@ WHAT = {
     "hand": "plus the hand-written loop",
     "litlab": "the shipped loop instead (config's logger, callbacks, progress bar), validation off",
     "litlab_val": "the same with validation and its dashboards (confusion matrix, PR curves, ...)",
+    "fast_cpu": "CIFAR-10 (JPEG copy, memory path): configs/cifar10_fast_cpu.yaml as shipped, with its validation",
 }
 
 
@@ -45,10 +48,16 @@ def section(runs: list[MemoryRun], args: argparse.Namespace) -> str:
         f" steps, torch.set_num_threads({args.threads}), accelerator {args.accelerator}; one child process per"
         " variant. Set-up peak: the child's peak RSS (VmHWM) up to the start of training (imports, data"
         " generation); training peak: its peak RSS from the start of training on (the high-water mark is reset"
-        " there). GPU peak: `torch.cuda.max_memory_allocated`.",
+        " there). GPU peak: `torch.cuda.max_memory_allocated`. `fast_cpu` instead trains the CPU fast recipe"
+        f" (AirbenchNet 24/96/96, batch 256, bf16) for one epoch of at most {args.steps} steps on"
+        f" {Path(args.image_root).name}/ (on the JPEG copy: 45,000 training images as uint8 tensors, 176 steps, and"
+        " validation on a fifth of a seeded 5,000-image val split); its set-up includes reading the decoded images"
+        " from their on-disk cache.",
         "",
         markdown_table(headers, rows, align="llrrrr"),
     ]
+    if args.skipped:
+        lines += ["", f"Not measured: {args.skipped} (no image folder at {args.image_root}; `make data-jpg`)."]
     train = {run.variant: run.train_peak_mb for run in runs if run.train_peak_mb is not None}
     if "hand" in train and "litlab" in train:
         lines += [
@@ -67,11 +76,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads in each child (default 1)")
     parser.add_argument("--accelerator", default="auto", help="auto (default: GPU if there is one), cpu or cuda")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--image-root", default=str(ROOT / "data" / "cifar10-jpg"), help="fast_cpu's image folder")
     args = parser.parse_args()
+    args.skipped = "fast_cpu" if "fast_cpu" in args.variants and not Path(args.image_root, "train").is_dir() else ""
 
     runs = []
-    for variant in args.variants:
-        run = measure(variant, args.samples, args.steps, args.batch_size, args.threads, args.accelerator)
+    for variant in (v for v in args.variants if v != args.skipped):
+        run = measure(
+            variant, args.samples, args.steps, args.batch_size, args.threads, args.accelerator, args.image_root
+        )  # fmt: skip
         peaks = f"set-up {_mb(run.setup_peak_mb)} MB, training {_mb(run.train_peak_mb)} MB"
         print(f"{variant}: {peaks}, GPU {_mb(run.cuda_peak_mb)} MB, {run.seconds:.0f} s")
         runs.append(run)

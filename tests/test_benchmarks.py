@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from conftest import write_image_folder
 from litlab.benchmarks import loops, memory
 from litlab.benchmarks.results import TITLE, environment_markdown, markdown_table, read_section, write_section
 from litlab.benchmarks.timing import Summary, difference, interleave, ratio
@@ -175,3 +176,14 @@ def test_memory_training_peak_grows_with_the_model_run() -> None:
 
     assert floor.train_peak_mb is None and run.train_peak_mb is not None
     assert 50 < floor.peak_rss_mb < run.peak_rss_mb
+
+
+def test_memory_fast_cpu_variant_trains_the_shipped_recipe_on_an_image_folder(tmp_path: Path) -> None:
+    # 1,290 val images: the recipe validates on a fifth of the val batches (of 256), and needs at least one
+    root = write_image_folder(tmp_path / "images", {"train": 30, "val": 430}, size=32)
+    floor = memory.measure("imports", samples=0, steps=1, batch_size=1, threads=1, accelerator="cpu")
+    run = memory.measure("fast_cpu", samples=0, steps=1, batch_size=1, threads=1, accelerator="cpu", image_root=root)
+    assert run.train_peak_mb is not None  # the child reached the start of training
+    assert run.peak_rss_mb > floor.peak_rss_mb
+    with pytest.raises(ValueError, match="image_root"):
+        memory.measure("fast_cpu", samples=0, steps=1, batch_size=1, threads=1, accelerator="cpu")

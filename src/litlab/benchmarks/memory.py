@@ -10,7 +10,9 @@ training. Elsewhere than Linux the child falls back to its `ru_maxrss`, without 
 Variants, all on the same CIFAR-10-shaped synthetic data (`SyntheticClassificationData`, 3x32x32):
 `imports` (interpreter, torch, lightning, litlab: the floor), `data` (plus the generated data set),
 `hand` (plus the hand-written loop), `litlab` (the shipped config's trainer, validation off) and
-`litlab_val` (the same with validation and its dashboards on). The child prints one line of JSON.
+`litlab_val` (the same with validation and its dashboards on). One more, `fast_cpu`, is a real CIFAR-10
+run: configs/cifar10_fast_cpu.yaml as shipped (its batch size, precision and validation with TTA) on an image
+folder such as the CIFAR-10 JPEG copy, read through the memory path. The child prints one line of JSON.
 """
 
 import argparse
@@ -25,8 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-VARIANTS = ("imports", "data", "hand", "litlab", "litlab_val")
-CONFIG = Path(__file__).resolve().parents[3] / "configs" / "synthetic_mlp.yaml"
+VARIANTS = ("imports", "data", "hand", "litlab", "litlab_val", "fast_cpu")
+CONFIGS = Path(__file__).resolve().parents[3] / "configs"
+CONFIG = CONFIGS / "synthetic_mlp.yaml"
+FAST_CPU_CONFIG = CONFIGS / "cifar10_fast_cpu.yaml"
 STATUS, CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
 
 
@@ -45,10 +49,22 @@ class MemoryRun:
         return max(self.setup_peak_mb, self.train_peak_mb or 0.0)
 
 
-def measure(variant: str, samples: int, steps: int, batch_size: int, threads: int, accelerator: str) -> MemoryRun:
-    """Run one variant in a child process and return its peak memory."""
+def measure(
+    variant: str,
+    samples: int,
+    steps: int,
+    batch_size: int,
+    threads: int,
+    accelerator: str,
+    image_root: str | Path | None = None,
+) -> MemoryRun:
+    """Run one variant in a child process and return its peak memory (`fast_cpu` needs `image_root`; it takes
+    its batch size from its config)."""
+    if variant == "fast_cpu" and image_root is None:
+        raise ValueError("the fast_cpu variant trains on an image folder: pass image_root")
     command = [sys.executable, "-m", "litlab.benchmarks.memory", variant, f"--samples={samples}", f"--steps={steps}"]
     command += [f"--batch-size={batch_size}", f"--threads={threads}", f"--accelerator={accelerator}"]
+    command += [f"--image-root={image_root}"] if image_root is not None else []
     start = time.perf_counter()
     child = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
     if child.returncode != 0:
@@ -94,7 +110,6 @@ class _Phases:
 
 def _child(args: argparse.Namespace, phases: _Phases) -> None:
     # Imported here, not at the top, so that `measure` (in the parent) does not load torch.
-    import lightning as L
     import torch
 
     torch.set_num_threads(args.threads)
@@ -103,6 +118,10 @@ def _child(args: argparse.Namespace, phases: _Phases) -> None:
     from litlab.data import SyntheticClassificationData
 
     if args.variant == "imports":
+        return
+    if args.variant == "fast_cpu":
+        with tempfile.TemporaryDirectory(prefix="litlab-mem-") as logdir:
+            _fit_with_phases(_fast_cpu_config(args, logdir), phases)
         return
     backbone = {"class_path": "litlab.models.SimpleCNN", "init_args": {}}
     workload = Workload(CONFIG, backbone, (3, 32, 32), 10, args.batch_size, args.steps, epochs=1)
@@ -117,18 +136,45 @@ def _child(args: argparse.Namespace, phases: _Phases) -> None:
             loops.train_by_hand(model, data.train_dataloader(), workload, device)
         return
 
-    def edit(config: dict[str, Any]) -> None:
+    with tempfile.TemporaryDirectory(prefix="litlab-mem-") as logdir:
+        config = loops.litlab_config(workload, logdir, args.accelerator)
         config["data"]["init_args"].update(sizes=sizes, batch_size=args.batch_size)
         config["trainer"]["limit_train_batches"] = args.steps
         config["trainer"]["limit_val_batches"] = 1.0 if args.variant == "litlab_val" else 0
+        _fit_with_phases(config, phases)
+
+
+def _fast_cpu_config(args: argparse.Namespace, logdir: str) -> dict[str, Any]:
+    """The shipped CPU fast recipe, logging to `logdir`, for one epoch of at most `args.steps` steps on the image
+    folder `args.image_root`."""
+    import yaml
+
+    config = yaml.safe_load(FAST_CPU_CONFIG.read_text())
+    config["trainer"]["logger"]["init_args"]["save_dir"] = logdir
+    kept = {
+        k: v for k, v in config["data"]["init_args"].items() if k in ("batch_size", "augmentation", "channels_last")
+    }
+    config["data"] = {
+        "class_path": "litlab.data.ImageFolderDataModule",
+        "init_args": {"root": args.image_root, "loader": "memory", **kept},
+    }
+    config["trainer"].update(max_epochs=1, limit_train_batches=args.steps)  # the config's accelerator: the CPU
+    return config
+
+
+def _fit_with_phases(config: dict[str, Any], phases: _Phases) -> None:
+    """Fit what `litlab fit` builds from `config`; the training phase starts with training."""
+    import lightning as L
+
+    from litlab.cli import build_cli
 
     class StartTraining(L.Callback):
         def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-            phases.start_training()  # the data module was set up (data generated) before this hook
+            phases.start_training()  # the data module was set up (data generated or decoded) before this hook
 
     # stdout carries the report; the progress bar goes to stderr (discarded by the parent)
-    with tempfile.TemporaryDirectory(prefix="litlab-mem-") as logdir, contextlib.redirect_stdout(sys.stderr):
-        cli = loops.build_litlab(workload, logdir, edit, args.accelerator)
+    with contextlib.redirect_stdout(sys.stderr):
+        cli = build_cli(args=config, run=False)
         cli.trainer.callbacks.append(StartTraining())
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
 
@@ -141,6 +187,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--accelerator", default="auto")
+    parser.add_argument("--image-root", help="image folder of the fast_cpu variant")
     args = parser.parse_args()
     phases = _Phases()
     _child(args, phases)
