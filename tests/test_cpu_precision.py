@@ -8,37 +8,43 @@ import torch
 
 import litlab.cpu_precision
 from conftest import fast_synthetic_args
-from litlab.cli import build_cli
-from litlab.cpu_precision import cpu_capability, native_cpu_bf16
+from litlab.cli import LitlabCLI, build_cli
+from litlab.cpu_precision import cpu_capability, warn_if_bf16_is_emulated
 
 EMULATED = "bf16 is emulated"
 
 
-def build(log_dir: Path, precision: str):  # noqa: ANN201 - a LitlabCLI
+def build(log_dir: Path, precision: str) -> LitlabCLI:
     args = [*fast_synthetic_args(log_dir), "--trainer.accelerator", "cpu", "--trainer.precision", precision]
     return build_cli(args=args, run=False)
 
 
-@pytest.mark.parametrize("native", [True, False])
-def test_bf16_on_cpu_warns_only_where_the_cpu_has_no_bf16_instructions(
-    native: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("native", [True, False, None], ids=["native", "emulated", "not-x86"])
+def test_bf16_on_cpu_warns_only_where_an_x86_cpu_has_no_bf16_instructions(
+    native: bool | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(litlab.cpu_precision, "native_cpu_bf16", lambda: native)  # the host has one answer only
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        build(tmp_path, "bf16-mixed")
+        bf16 = build(tmp_path, "bf16-mixed")
         build(tmp_path, "32-true")  # float32 never warns
     emulated = [str(w.message) for w in caught if EMULATED in str(w.message)]
-    assert len(emulated) == (0 if native else 1)
+    assert len(emulated) == (1 if native is False else 0)
     if emulated:
         assert "--trainer.precision 32-true" in emulated[0] and "bf16-mixed" in emulated[0]
+        assert "no native bf16" in emulated[0]  # the capability, as RESULTS' environment line states it
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        warn_if_bf16_is_emulated(bf16.trainer)
+    assert len(again) == len(emulated)
 
 
-def test_capability_names_the_instruction_set_and_bf16() -> None:
-    text = cpu_capability()
-    assert text.startswith(torch.backends.cpu.get_cpu_capability())
-    assert text.endswith("native bf16")
-    assert ("no native bf16" in text) == (not native_cpu_bf16())
+@pytest.mark.parametrize(
+    ("native", "said"), [(True, "native bf16"), (False, "no native bf16"), (None, "bf16 support not checked")]
+)
+def test_capability_names_the_instruction_set_and_bf16(native: bool | None, said: str, monkeypatch) -> None:
+    monkeypatch.setattr(litlab.cpu_precision, "native_cpu_bf16", lambda: native)
+    assert cpu_capability() == f"{torch.backends.cpu.get_cpu_capability()}, {said}"
 
 
 def test_bf16_mixed_cpu_training_computes_layers_in_bf16_with_float32_weights(tmp_path: Path) -> None:
