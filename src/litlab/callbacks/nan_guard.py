@@ -28,7 +28,8 @@ class NaNGuard(L.Callback):
 
     def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor) -> None:
         # One `item` (the sync) and a float check: tensor ops (isfinite, all, bool) cost far more on a CPU.
-        value = loss.item() if loss.numel() == 1 else loss.detach().sum().item()  # a non-finite part stays in the sum
+        # A non-finite part stays non-finite in the sum; summed in float32, finite float16 parts stay finite.
+        value = loss.item() if loss.numel() == 1 else loss.detach().float().sum().item()
         bad = not math.isfinite(value)
         if trainer.world_size > 1:
             bad = trainer.strategy.reduce_boolean_decision(bad, all=False)

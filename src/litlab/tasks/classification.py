@@ -12,8 +12,8 @@ from litlab.tasks.tta import tta_logits
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 # Training batches whose predicted labels are gathered before one `train_acc.update`. An update costs the same
-# Python work whatever the batch size: ~10% of a tiny model's CPU step when done every step (py-spy profile in
-# benchmarks/RESULTS.md), and a handful of kernel launches on a GPU.
+# Python work whatever the batch size: ~10% of a tiny model's CPU step when done every step (a py-spy profile of
+# the overhead benchmark's tiny model), and a handful of kernel launches on a GPU.
 TRAIN_ACC_BATCHES_PER_UPDATE = 64
 
 
@@ -73,7 +73,11 @@ class ClassificationTask(SupervisedTask):
         self._log_train_loss(loss)
         return loss
 
+    def on_train_epoch_start(self) -> None:
+        self._train_labels.clear()  # left by an epoch cut short by an exception, in a module trained again
+
     def _update_train_acc(self) -> None:
+        """Give the gathered (predicted, true) labels to `train_acc` in one update."""
         if self._train_labels:
             predicted, true = zip(*self._train_labels, strict=True)
             self.train_acc.update(torch.cat(predicted), torch.cat(true))
