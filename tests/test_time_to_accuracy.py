@@ -8,11 +8,12 @@ import torch
 import yaml
 
 from conftest import REPO, write_image_folder
+from litlab.benchmarks.config_stack import merged, stacked
 from litlab.benchmarks.time_to_accuracy import Point, best_within, eval_folder, seconds_to_reach, train
 from litlab.cli import build_cli
 
 sys.path.insert(0, str(REPO / "scripts"))
-from bench_time_to_accuracy import FAST_RECIPES, experiment, stacked  # noqa: E402
+from bench_time_to_accuracy import FAST_RECIPES, experiment  # noqa: E402
 
 POINTS = [Point(1, 60.0, 0.50), Point(2, 130.0, 0.71), Point(3, 200.0, 0.69), Point(4, 290.0, 0.80)]
 
@@ -61,7 +62,9 @@ def test_experiment_can_swap_the_fast_recipes_widths_and_schedule(tmp_path: Path
     assert [group.conv2.out_channels for group in cli.model.backbone.groups] == [8, 16, 24]
     assert cli.datamodule.channels_last  # carried over from the config's CIFAR-10 data
     assert cli.datamodule.augmentation.epoch_sizes == (12, 14)
-    assert cli.trainer.max_epochs == stacked(FAST_RECIPES[15])["trainer"]["max_epochs"] == 10  # the config's
+    assert (
+        cli.trainer.max_epochs == stacked(REPO / "configs", FAST_RECIPES[15])["trainer"]["max_epochs"] == 10
+    )  # the config's
     assert cli.trainer.check_val_every_n_epoch == 1
     at_the_end = experiment(FAST_RECIPES[5], folder, logs, 3, {}, score_every=0)
     assert at_the_end["trainer"]["max_epochs"] == at_the_end["trainer"]["check_val_every_n_epoch"] == 3
@@ -77,21 +80,33 @@ def test_fast_recipes_stack_their_configs_as_the_cli_does(budget: int, capsys: p
     ]
     with pytest.raises(SystemExit):
         build_cli(args=args)
-    resolved, merged = yaml.safe_load(capsys.readouterr().out), stacked(FAST_RECIPES[budget])
+    resolved, merged = yaml.safe_load(capsys.readouterr().out), stacked(REPO / "configs", FAST_RECIPES[budget])
     for path in (
         ("trainer", "max_epochs"),
         ("trainer", "precision"),
-        ("trainer", "logger", "init_args", "name"),
-        ("model", "init_args", "backbone", "init_args", "widths"),
-        ("data", "init_args", "augmentation", "epoch_sizes"),
+        ("trainer", "logger", "init_args"),
+        ("model", "init_args", "backbone", "init_args"),
+        ("model", "init_args", "optimizer", "init_args"),
+        ("data", "init_args", "augmentation"),
         ("data", "init_args", "batch_size"),
     ):
         cli_value, bench_value = resolved, merged
         for key in path:
             cli_value, bench_value = cli_value[key], bench_value[key]
+        if isinstance(bench_value, dict):  # the CLI adds every default; what the YAML files set must agree
+            cli_value = {key: cli_value[key] for key in bench_value}
         assert cli_value == bench_value, path
     if budget == 15:  # the variant really changes the base recipe
         assert merged["model"]["init_args"]["backbone"]["init_args"]["widths"] == [64, 256, 256]
         assert merged["trainer"]["logger"]["init_args"] == {
             "save_dir": "logs", "name": "cifar10_fast_cpu_15min", "default_hp_metric": False
         }  # fmt: skip
+
+
+def test_merged_keeps_init_args_for_the_same_class_and_replaces_another_class() -> None:
+    base = {"a": {"class_path": "X", "init_args": {"p": 1, "q": 2}}, "lst": [1, 2], "k": 1}
+    same = merged(base, {"a": {"class_path": "X", "init_args": {"q": 3}}, "lst": [5]})
+    assert same == {"a": {"class_path": "X", "init_args": {"p": 1, "q": 3}}, "lst": [5], "k": 1}
+    other = merged(base, {"a": {"class_path": "Y", "init_args": {"r": 4}}})
+    assert other["a"] == {"class_path": "Y", "init_args": {"r": 4}}
+    assert base["a"]["init_args"] == {"p": 1, "q": 2}  # the base is not changed
