@@ -178,6 +178,7 @@ def test_memory_training_peak_grows_with_the_model_run() -> None:
     assert 50 < floor.peak_rss_mb < run.peak_rss_mb
 
 
+@pytest.mark.slow
 def test_memory_fast_cpu_variant_trains_the_shipped_recipe_on_an_image_folder(tmp_path: Path) -> None:
     # 1,290 val images: the recipe validates on a fifth of the val batches (of 256), and needs at least one
     root = write_image_folder(tmp_path / "images", {"train": 30, "val": 430}, size=32)

@@ -145,8 +145,7 @@ def _child(args: argparse.Namespace, phases: _Phases) -> None:
 
 
 def _fast_cpu_config(args: argparse.Namespace, logdir: str) -> dict[str, Any]:
-    """The shipped CPU fast recipe, logging to `logdir`, for one epoch of at most `args.steps` steps on the image
-    folder `args.image_root`."""
+    """The shipped CPU fast recipe on the image folder `args.image_root`, one epoch of <= `args.steps` steps."""
     import yaml
 
     config = yaml.safe_load(FAST_CPU_CONFIG.read_text())
