@@ -37,7 +37,7 @@ bench: $(STAMP) ## regenerate benchmarks/RESULTS.md: data path, trainer overhead
 	$(BIN)/python scripts/bench_overhead.py --out benchmarks/RESULTS.md
 	$(BIN)/python scripts/bench_memory.py --out benchmarks/RESULTS.md
 
-bench-accuracy: $(STAMP) data-jpg ## time to accuracy on the JPEG copy: baseline vs fast recipe (~40 min on 2 cores)
+bench-accuracy: $(STAMP) data-jpg ## time to accuracy on the JPEG copy: baseline vs fast recipe (~35 min on 2 cores)
 	$(BIN)/python scripts/bench_time_to_accuracy.py --out benchmarks/RESULTS.md
 
 data-jpg: ## unpack the CIFAR-10 JPEG copy into data/cifar10-jpg (for configs/cifar10_jpg_cnn.yaml)
