@@ -28,14 +28,12 @@ from typing import Any
 import torch
 
 from litlab.allocator import keep_freed_memory
-from litlab.benchmarks.config_stack import stacked
+from litlab.benchmarks.config_stack import on_image_folder, stacked
 from litlab.benchmarks.results import environment_markdown, markdown_table, write_section
 from litlab.benchmarks.time_to_accuracy import Point, best_within, eval_folder, seconds_to_reach, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ((5, 0.85), (15, 0.90))  # (minutes, test accuracy)
-# kept from the config's CIFAR-10 data when the image folder replaces it
-SHARED_DATA_ARGS = ("loader", "batch_size", "num_workers", "augmentation", "channels_last")
 # The fast recipe per time budget in minutes: configs stacked in order, as `litlab fit --config A --config B`.
 FAST_RECIPES = {
     5: ["cifar10_fast_cpu.yaml"],
@@ -65,10 +63,7 @@ def experiment(
     score_every = score_every or epochs
     raw["trainer"].update(max_epochs=epochs, limit_val_batches=1.0, check_val_every_n_epoch=score_every)
     raw["trainer"]["logger"]["init_args"]["save_dir"] = logs
-    kept = {k: v for k, v in raw["data"].get("init_args", {}).items() if k in SHARED_DATA_ARGS}
-    init_args = {"root": str(folder), **kept, **data}
-    raw["data"] = {"class_path": "litlab.data.ImageFolderDataModule", "init_args": init_args}
-    return raw
+    return on_image_folder(raw, folder, **data)
 
 
 def minutes(seconds: float | None) -> str:

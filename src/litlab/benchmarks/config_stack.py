@@ -24,6 +24,18 @@ def merged(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# kept from a config's CIFAR-10 data when an image folder replaces it
+SHARED_DATA_ARGS = ("loader", "batch_size", "num_workers", "augmentation", "channels_last")
+
+
+def on_image_folder(raw: dict[str, Any], root: str | Path, **data: Any) -> dict[str, Any]:
+    """`raw` with its data replaced by an ImageFolderDataModule on `root`, keeping the data's loader settings
+    (`SHARED_DATA_ARGS`); `data` overrides them."""
+    kept = {k: v for k, v in raw["data"].get("init_args", {}).items() if k in SHARED_DATA_ARGS}
+    init_args = {"root": str(root), **kept, **data}
+    return {**raw, "data": {"class_path": "litlab.data.ImageFolderDataModule", "init_args": init_args}}
+
+
 def stacked(folder: Path, configs: Sequence[str]) -> dict[str, Any]:
     """The YAML files `configs` (paths relative to `folder`) merged in order."""
     raw: dict[str, Any] = {}

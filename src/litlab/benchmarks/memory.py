@@ -30,7 +30,7 @@ from typing import Any
 VARIANTS = ("imports", "data", "hand", "litlab", "litlab_val", "fast_cpu")
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 CONFIG = CONFIGS / "synthetic_mlp.yaml"
-FAST_CPU_CONFIG = CONFIGS / "cifar10_fast_cpu.yaml"
+FAST_CPU_CONFIG = "cifar10_fast_cpu.yaml"  # under CONFIGS
 STATUS, CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
 
 
@@ -146,17 +146,10 @@ def _child(args: argparse.Namespace, phases: _Phases) -> None:
 
 def _fast_cpu_config(args: argparse.Namespace, logdir: str) -> dict[str, Any]:
     """The shipped CPU fast recipe on the image folder `args.image_root`, one epoch of <= `args.steps` steps."""
-    import yaml
+    from litlab.benchmarks.config_stack import on_image_folder, stacked
 
-    config = yaml.safe_load(FAST_CPU_CONFIG.read_text())
+    config = on_image_folder(stacked(CONFIGS, [FAST_CPU_CONFIG]), args.image_root, loader="memory")
     config["trainer"]["logger"]["init_args"]["save_dir"] = logdir
-    kept = {
-        k: v for k, v in config["data"]["init_args"].items() if k in ("batch_size", "augmentation", "channels_last")
-    }
-    config["data"] = {
-        "class_path": "litlab.data.ImageFolderDataModule",
-        "init_args": {"root": args.image_root, "loader": "memory", **kept},
-    }
     config["trainer"].update(max_epochs=1, limit_train_batches=args.steps)  # the config's accelerator: the CPU
     return config
 
