@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -52,3 +53,66 @@ def write_image_folder(
                 pixels[0, 0] = 40 * label + 10
                 Image.fromarray(pixels.numpy()).save(folder / f"{number:04d}{suffix}")
     return root
+
+
+# Independent computations of what litlab reports (numpy, float64), for the oracle tests.
+def oracle_classification(logits: np.ndarray, labels: np.ndarray, num_bins: int = 15) -> dict[str, float]:
+    """Counting in numpy: accuracy, top-5, macro precision/recall/F1, macro one-vs-rest AUROC, ECE, loss.
+
+    Conventions (torchmetrics'): a class neither in the labels nor predicted is left out of the macro
+    averages, a ratio with a zero denominator counts 0, and a class absent from the labels has no AUROC.
+    """
+    logits = logits.astype(np.float64)
+    n, c = logits.shape
+    predicted = logits.argmax(axis=1)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    probs = np.exp(log_probs)
+    tp = np.array([np.sum((predicted == k) & (labels == k)) for k in range(c)], dtype=np.float64)
+    fp = np.array([np.sum((predicted == k) & (labels != k)) for k in range(c)], dtype=np.float64)
+    fn = np.array([np.sum((predicted != k) & (labels == k)) for k in range(c)], dtype=np.float64)
+    seen = (tp + fp + fn) > 0
+
+    def ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+        return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1), 0.0)
+
+    out = {
+        "acc": float(np.mean(predicted == labels)),
+        "precision": float(ratio(tp, tp + fp)[seen].mean()),
+        "recall": float(ratio(tp, tp + fn)[seen].mean()),
+        "f1": float(ratio(2 * tp, 2 * tp + fp + fn)[seen].mean()),
+        "loss": float(-log_probs[np.arange(n), labels].mean()),
+    }
+    if c > 5:
+        top5 = np.argsort(-logits, axis=1)[:, :5]
+        out["acc_top5"] = float(np.mean([labels[i] in top5[i] for i in range(n)]))
+    out["auroc_per_class"] = {k: mann_whitney_auc(probs[:, k], labels == k) for k in range(c) if (labels == k).any()}
+    out["auroc"] = float(np.mean(list(out["auroc_per_class"].values())))
+    confidence = probs.max(axis=1).astype(np.float32)
+    edges = np.linspace(0, 1, num_bins + 1, dtype=np.float32)
+    bins = np.searchsorted(edges, confidence, side="right") - 1
+    correct = (predicted == labels).astype(np.float64)
+    out["ece"] = float(sum(abs(correct[bins == b].sum() - confidence[bins == b].sum()) for b in set(bins)) / n)
+    out["confusion"] = np.array([[np.sum((labels == t) & (predicted == p)) for p in range(c)] for t in range(c)])
+    return out
+
+
+def mann_whitney_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """P(score of a positive > score of a negative), ties counted one half: the area under the ROC curve."""
+    pos, neg = scores[positive], scores[~positive]
+    greater = (pos[:, None] > neg[None, :]).sum()
+    ties = (pos[:, None] == neg[None, :]).sum()
+    return float((greater + 0.5 * ties) / (len(pos) * len(neg)))
+
+
+def oracle_regression(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """MSE and MAE over every element, R² per output averaged uniformly, in float64."""
+    pred, target = pred.astype(np.float64).reshape(len(pred), -1), target.astype(np.float64).reshape(len(pred), -1)
+    residual = ((pred - target) ** 2).sum(axis=0)
+    total = ((target - target.mean(axis=0)) ** 2).sum(axis=0)
+    return {
+        "mse": float(((pred - target) ** 2).mean()),
+        "mae": float(np.abs(pred - target).mean()),
+        "r2": float(np.mean(1 - residual / total)),
+        "loss": float(((pred - target) ** 2).mean()),
+    }

@@ -22,8 +22,9 @@ from typing import Any
 import torch.distributed
 from jsonargparse import Namespace
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
-from lightning.pytorch.callbacks import ProgressBar
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
@@ -47,6 +48,44 @@ def _check_positive(config: Namespace) -> None:
             raise ConfigError(f"{key} must be greater than 0, got {value}.")
 
 
+def checkpoint_to_test(trainer: Trainer) -> tuple[str | None, str]:
+    """After fitting: the best checkpoint by the first monitored ModelCheckpoint, else the newest `last.ckpt`,
+    else None (the weights in memory); with a sentence saying which."""
+    checkpoints = [c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]
+    for callback in checkpoints:
+        if callback.monitor and callback.best_model_path:
+            score = callback.best_model_score
+            value = f" = {float(score):.4f}" if score is not None else ""
+            return callback.best_model_path, f"the best checkpoint by {callback.monitor}{value}"
+    for callback in checkpoints:
+        if callback.last_model_path or Path(callback.dirpath or "", "last.ckpt").is_file():
+            return callback.last_model_path or str(Path(callback.dirpath, "last.ckpt")), "the last checkpoint"
+    return None, "the weights at the end of training (no checkpoint was saved)"
+
+
+def has_test_split(datamodule: LightningDataModule | None) -> bool:
+    """Whether the data module can test: it says so (`has_test_split`), or it defines a test loader."""
+    if datamodule is None:
+        return False
+    return bool(
+        getattr(
+            datamodule, "has_test_split", type(datamodule).test_dataloader is not LightningDataModule.test_dataloader
+        )
+    )
+
+
+class SaveRunConfig(SaveConfigCallback):
+    """Saves the resolved config as `config.yaml` in the run folder, except over a training run's own config:
+    `litlab test` (or validate, predict) of a checkpoint writes into the run the checkpoint came from."""
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if stage != "fit" and self.save_to_log_dir and not self.already_saved:
+            path = Path(trainer.log_dir or "", self.config_filename)  # log_dir is collective: every rank asks
+            if trainer.strategy.broadcast(trainer.is_global_zero and path.is_file()):
+                return
+        super().setup(trainer, pl_module, stage)
+
+
 class LitlabCLI(LightningCLI):
     """LightningCLI whose task gets `input_shape` and `num_classes`/`num_outputs` from the data module."""
 
@@ -58,6 +97,13 @@ class LitlabCLI(LightningCLI):
         # A link whose attribute the data module lacks (num_outputs on a classification set) is skipped.
         for name in ("input_shape", "num_classes", "num_outputs"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
+        parser.add_argument(
+            "--test_after_fit",
+            type=bool,
+            default=True,
+            help="fit only: when the data has a test split, test the best checkpoint in the same run when "
+            "training ends (the last checkpoint if none is monitored).",
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         self._restore_after_instantiation: dict[str, Any] = {}
@@ -78,6 +124,24 @@ class LitlabCLI(LightningCLI):
             self._resolve_last(subcommand, config)
         elif ckpt_path and "://" not in str(ckpt_path) and not str(ckpt_path).startswith(LIGHTNING_CKPT_NAMES):
             check_same_model_class(ckpt_path, config.model)  # also: exists and is readable
+            if subcommand != "fit":
+                self._log_into_run_of(Path(ckpt_path), config)
+
+    @staticmethod
+    def _log_into_run_of(ckpt_path: Path, config: Namespace) -> None:
+        """`litlab test --ckpt_path <run>/checkpoints/x.ckpt` logs into `<run>`, beside the training it tests,
+        instead of opening a new `version_N` (TensorBoard logger only; any other logger is left as it is)."""
+        logger = config.trainer.get("logger")
+        init_args = logger.get("init_args") if isinstance(logger, Namespace) else None
+        run = ckpt_path.parent.parent
+        is_tensorboard = isinstance(logger, Namespace) and logger.get("class_path", "").endswith(
+            TensorBoardLogger.__name__
+        )
+        if init_args is None or not is_tensorboard or ckpt_path.parent.name != "checkpoints":
+            return
+        if not any(run.glob("events.out.tfevents.*")):
+            return
+        init_args.save_dir, init_args.name, init_args.version = str(run.parent.parent), run.parent.name, run.name
 
     def _resolve_last(self, subcommand: str, config: Namespace) -> None:
         """`--ckpt_path last`: the newest run of this experiment, continued in its own folder (see litlab.resume)."""
@@ -123,6 +187,18 @@ class LitlabCLI(LightningCLI):
             check_weights_fit(ckpt_path, self.model, self.datamodule)
         check_config_matches_data(config.model, self.datamodule)
 
+    def after_fit(self) -> None:
+        """`fit` ends with a test of the best checkpoint, in the same process and run folder (`test_after_fit`)."""
+        trainer = self.trainer
+        if not self.config_init["fit"].get("test_after_fit", True) or trainer.interrupted:
+            return
+        if not has_test_split(self.datamodule):
+            rank_zero_info("No test split in this data; skipping the test after fit.")
+            return
+        ckpt_path, which = checkpoint_to_test(trainer)
+        rank_zero_info(f"Testing {which}: {ckpt_path}" if ckpt_path else f"Testing {which}.")
+        trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt_path)
+
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer_init = self._get(self.config_init, "trainer", default={})
         if trainer_init.get("enable_progress_bar") is False and trainer_init.get("callbacks"):
@@ -145,6 +221,7 @@ def build_cli(args: list[str] | dict[str, Any] | None = None, run: bool = True) 
         subclass_mode_model=True,
         subclass_mode_data=True,
         auto_configure_optimizers=False,  # tasks take optimizer and scheduler as their own arguments
+        save_config_callback=SaveRunConfig,
         save_config_kwargs={"overwrite": True},
         parser_kwargs={"allow_abbrev": False},  # a typo such as --trainer.max_epoch must fail, not match a prefix
         args=args,

@@ -1,5 +1,6 @@
 """Lightning callbacks, each switchable in YAML under `trainer.callbacks`."""
 
+from litlab.callbacks.calibration import ReliabilityDiagram
 from litlab.callbacks.confusion_figure import ConfusionMatrixFigure
 from litlab.callbacks.epoch_timer import EpochTimer
 from litlab.callbacks.histograms import ParamHistograms
@@ -10,6 +11,7 @@ from litlab.callbacks.nan_guard import NaNGuard
 from litlab.callbacks.per_class import PerClassMetrics
 from litlab.callbacks.pr_curves import PRCurves
 from litlab.callbacks.pruning import GradualPruning
+from litlab.callbacks.roc_curves import ROCCurves
 from litlab.callbacks.sample_grid import TrainSampleGrid
 from litlab.callbacks.step_seeds import StepSeeds
 from litlab.callbacks.test_report import TestReport
@@ -25,6 +27,8 @@ __all__ = [
     "ParamHistograms",
     "PerClassMetrics",
     "PRCurves",
+    "ReliabilityDiagram",
+    "ROCCurves",
     "StepSeeds",
     "TestReport",
     "TrainSampleGrid",

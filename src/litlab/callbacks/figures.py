@@ -94,3 +94,38 @@ def image_grid_figure(images: torch.Tensor, titles: Sequence[str], ncols: int = 
         y = pad + row * (height + pad) - 0.08 * height
         ax.text(x, y, title, ha="center", va="bottom", fontsize=7, linespacing=1.0)
     return fig
+
+
+def roc_figure(curves: dict[str, tuple[torch.Tensor, torch.Tensor, float]], title: str) -> Figure:
+    """One-vs-rest ROC curves, `curves[name] = (false positive rate, true positive rate, AUROC)`."""
+    fig = Figure(figsize=(7.5, 6), layout="constrained")
+    ax = fig.add_subplot()
+    for name, (fpr, tpr, area) in curves.items():
+        ax.plot(fpr.tolist(), tpr.tolist(), linewidth=1.2, label=f"{name} ({area:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance (0.500)")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate", ylabel="true positive rate", title=title)
+    if len(curves) <= MAX_CLASSES_WITH_TEXT:
+        fig.legend(loc="outside right upper", fontsize=7, title="class (AUROC)")
+    return fig
+
+
+def reliability_figure(confidence: torch.Tensor, accuracy: torch.Tensor, counts: torch.Tensor, title: str) -> Figure:
+    """Reliability diagram: accuracy against mean confidence per confidence bin, with the bins' sample counts.
+
+    A calibrated model's bars touch the diagonal; bars below it are over-confident.
+    """
+    n_bins = len(counts)
+    edges = torch.linspace(0, 1, n_bins + 1)
+    fig = Figure(figsize=(6, 6.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    used = counts > 0
+    left, width = edges[:-1][used].tolist(), (1 / n_bins)
+    top.bar(left, accuracy[used].tolist(), width=width, align="edge", edgecolor="black", label="accuracy")
+    top.plot(confidence[used].tolist(), accuracy[used].tolist(), "o", color="tab:red", markersize=3,
+             label="(mean confidence, accuracy)")  # fmt: skip
+    top.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
+    top.set(ylim=(0, 1), ylabel="accuracy in the bin", title=title)
+    top.legend(loc="upper left", fontsize=8)
+    bottom.bar(left, counts[used].tolist(), width=width, align="edge", color="tab:gray")
+    bottom.set(xlim=(0, 1), xlabel="confidence (top-1 probability)", ylabel="samples")
+    return fig

@@ -1,8 +1,10 @@
 """Find the training run a tested checkpoint came from, and give that run its test metrics.
 
-`litlab fit` and `litlab test --ckpt_path ...` log into two run folders. Comparing runs in the
-HParams tab needs the test metrics on the *training* run's row, next to its hyperparameters and
-validation metrics, so they are also written there, as scalars in a second events file.
+`litlab fit` tests at its end, and `litlab test --ckpt_path <run>/checkpoints/...` logs into `<run>`, so
+test metrics normally land in the training run itself. When a test logs elsewhere (another logger
+configuration), comparing runs in the HParams tab still needs the test metrics on the *training* run's
+row, next to its hyperparameters and validation metrics, so they are also written there, as scalars in a
+second events file.
 """
 
 import pickle
@@ -13,13 +15,13 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 
-def fit_run_of(ckpt_path: str | Path | None, current_run: str | Path) -> Path | None:
-    """`<run>/checkpoints/x.ckpt` -> `<run>` if it is a TensorBoard run other than `current_run`."""
+def fit_run_of(ckpt_path: str | Path | None) -> Path | None:
+    """`<run>/checkpoints/x.ckpt` -> `<run>` if `<run>` is a TensorBoard run."""
     if not ckpt_path:
         return None
     ckpt = Path(ckpt_path).resolve()
     run = ckpt.parent.parent
-    if ckpt.parent.name != "checkpoints" or run == Path(current_run).resolve():
+    if ckpt.parent.name != "checkpoints":
         return None
     return run if any(run.glob("events.out.tfevents.*")) else None
 

@@ -107,9 +107,9 @@ def session_end_summary(status: int) -> Summary:
 class HParamsSummary(L.Callback):
     """Writes the run's hyperparameters for the HParams tab; its metrics are the run's scalars.
 
-    One row per trained model: `litlab test` of a checkpoint from `<fit run>/checkpoints/` writes its
-    `test/` metrics into that fit run (see `litlab.callbacks.fit_run`) instead of opening a row of its
-    own; a checkpoint from anywhere else gets its own row.
+    One row per trained model: the test at the end of `fit`, and `litlab test` of a checkpoint from
+    `<fit run>/checkpoints/`, log their `test/` metrics into that fit run (see `litlab.callbacks.fit_run`)
+    instead of opening a row of their own; a checkpoint from anywhere else gets its own row.
 
     Keep `default_hp_metric: false` on the TensorBoardLogger: otherwise Lightning writes its own
     start info (with a placeholder `hp_metric`) first, and the plugin ignores this one.
@@ -138,22 +138,26 @@ class HParamsSummary(L.Callback):
             self._write(trainer, session_end_summary(status), self._ended)
 
     @staticmethod
-    def _fit_run(trainer: L.Trainer) -> Path | None:
+    def _other_fit_run(trainer: L.Trainer) -> Path | None:
+        """The training run of the tested checkpoint, when this test logs into a different folder."""
         logger = tensorboard_logger(trainer)
-        return None if logger is None else fit_run_of(trainer.ckpt_path, logger.log_dir)
+        run = fit_run_of(trainer.ckpt_path)
+        if logger is None or run is None or run == Path(logger.log_dir).resolve():
+            return None
+        return run
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start(trainer, pl_module)
 
     def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._fit_run(trainer) is None:
+        if fit_run_of(trainer.ckpt_path) is None:  # a checkpoint of no training run: the test is a run of its own
             self._start(trainer, pl_module)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._end(trainer, api_pb2.STATUS_SUCCESS)
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        fit_run = self._fit_run(trainer)
+        fit_run = self._other_fit_run(trainer)
         if fit_run is not None:
             metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
             write_test_metrics(fit_run, metrics, checkpoint_step(trainer.ckpt_path))

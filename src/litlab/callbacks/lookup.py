@@ -5,6 +5,7 @@ nothing instead of failing, so removing TensorBoard from a config never breaks a
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -35,3 +36,15 @@ def class_names(trainer: L.Trainer, num_classes: int) -> list[str]:
 def normalisation(trainer: L.Trainer) -> tuple[Sequence[float] | None, Sequence[float] | None]:
     """The data module's per-channel `mean` and `std` (what `Normalize` used), or (None, None)."""
     return getattr(trainer.datamodule, "mean", None), getattr(trainer.datamodule, "std", None)
+
+
+def run_folder(trainer: L.Trainer) -> Path | None:
+    """The logger's run folder on rank 0 (where test files are written), or None without a logger.
+
+    The logger's `log_dir`, not `trainer.log_dir`: that one is a collective call, and only rank 0 asks.
+    """
+    if not trainer.is_global_zero or trainer.logger is None or trainer.logger.log_dir is None:
+        return None
+    folder = Path(trainer.logger.log_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -54,6 +54,12 @@ class WorstMisclassified(L.Callback):
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self._best or trainer.world_size == 1:
             return
+        # all_gather needs equal shapes: a process that saw fewer than k samples pads with entries scored -2.
+        missing = self.k - len(self._best["score"])
+        if missing > 0:
+            padded = {key: torch.cat([v, v.new_zeros((missing, *v.shape[1:]))]) for key, v in self._best.items()}
+            padded["score"][-missing:] = -2.0
+            self._best = padded
         gathered = pl_module.all_gather(self._best)  # every process must take part, before the rank-0 check
         flat = {key: value.flatten(0, 1) for key, value in gathered.items()}
         keep = flat["score"].topk(min(self.k, len(flat["score"]))).indices

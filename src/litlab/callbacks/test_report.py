@@ -2,7 +2,7 @@
 
 Files in the logger's run folder (`trainer.log_dir`): `test_metrics.json` (every `test/` metric
 plus the checkpoint evaluated), `confusion_matrix.png` (row-normalised) and `confusion_matrix.csv`
-(counts), and `per_class.csv` (support, accuracy, precision, F1 per class). They can be diffed,
+(counts), and `per_class.csv` (support, precision, recall, F1 per class). They can be diffed,
 pasted into a paper or read by scripts without TensorBoard.
 """
 
@@ -14,17 +14,18 @@ import lightning as L
 import torch
 
 from litlab.callbacks.figures import confusion_figure
-from litlab.callbacks.lookup import class_names
+from litlab.callbacks.lookup import class_names, run_folder
 from litlab.callbacks.per_class import per_class_scores
 
 
 def format_confusion(matrix: torch.Tensor, names: list[str]) -> str:
-    """Rows are true classes, columns predicted; names are cut to 8 characters to keep rows short."""
-    short = [name[:8] for name in names]
-    width = max(8, len(str(int(matrix.max()))) + 1)
-    lines = ["true \\ pred".ljust(12) + "".join(n.rjust(width) for n in short)]
-    for name, row in zip(short, matrix.tolist(), strict=True):
-        lines.append(name.ljust(12) + "".join(str(int(v)).rjust(width) for v in row))
+    """Rows are true classes, columns predicted; every column is as wide as its full class name or count."""
+    label = "true \\ pred"
+    first = max(len(label), *(len(name) for name in names)) + 2
+    widths = [max(len(name), len(str(int(matrix[:, i].max())))) + 2 for i, name in enumerate(names)]
+    lines = [label.ljust(first) + "".join(n.rjust(w) for n, w in zip(names, widths, strict=True))]
+    for name, row in zip(names, matrix.tolist(), strict=True):
+        lines.append(name.ljust(first) + "".join(str(int(v)).rjust(w) for v, w in zip(row, widths, strict=True)))
     return "\n".join(lines)
 
 
@@ -50,11 +51,9 @@ class TestReport(L.Callback):
         matrix = matrix.cpu()
         names = class_names(trainer, len(matrix))
         print("Test confusion matrix\n" + format_confusion(matrix, names))
-        # The logger's folder, not `trainer.log_dir`: that one is a collective call, and only rank 0 is here.
-        if trainer.logger is None or trainer.logger.log_dir is None:
+        folder = run_folder(trainer)
+        if folder is None:
             return
-        folder = Path(trainer.logger.log_dir)
-        folder.mkdir(parents=True, exist_ok=True)
 
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
         ckpt_path = str(Path(trainer.ckpt_path).resolve()) if trainer.ckpt_path else None
@@ -62,7 +61,8 @@ class TestReport(L.Callback):
         (folder / "test_metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
 
         scores = per_class_scores(matrix)
-        columns = ["acc", "precision", "f1"]
+        scores["recall"] = scores["acc"]
+        columns = ["precision", "recall", "f1"]
         rows = [
             [name, int(scores["support"][i]), *(round(scores[c][i].item(), 6) for c in columns)]
             for i, name in enumerate(names)

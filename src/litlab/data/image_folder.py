@@ -92,6 +92,10 @@ class ImageFolderDataModule(ImageDataModule):
         self._decoded: dict[str, dict[str, torch.Tensor]] = {}
         self._keys: dict[str, str] = {}
 
+    @property
+    def has_test_split(self) -> bool:
+        return "test" in self.samples
+
     def _split(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Indices into `train/` for training and validation: all and none when there is a `val/`."""
         count = len(self.samples["train"])

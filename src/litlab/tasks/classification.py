@@ -20,9 +20,9 @@ TRAIN_ACC_BATCHES_PER_UPDATE = 64
 class ClassificationTask(SupervisedTask):
     """Trains `backbone` on (images, labels) batches.
 
-    Logged: `train/loss`, `train/acc`; `val/` and `test/` loss, acc, precision, recall, f1 (and acc_top5
-    with >= 5 classes); `val/acc_best`. The confusion matrix of the last val/test epoch is kept in
-    `self.confusion[stage]` for callbacks to show.
+    Logged: `train/loss`, `train/acc`; `val/` and `test/` loss, acc, precision, recall, f1, auroc, ece (and
+    acc_top5 with more than 5 classes; see `litlab.tasks.metrics`); `val/acc_best`. The confusion matrix of
+    the last val/test epoch is kept in `self.confusion[stage]` for callbacks to show.
 
     Args:
         backbone: model factory from YAML (class_path + init_args); gets (input_shape, num_classes).
@@ -100,11 +100,15 @@ class ClassificationTask(SupervisedTask):
     def _evaluate(self, batch: Batch, stage: str) -> dict[str, torch.Tensor]:
         """Update the stage's metrics (logged at the epoch's end); return logits and targets for `on_*_batch_end`."""
         x, y = batch
-        logits = tta_logits(self, x) if self.hparams.tta else self(x)
+        # float32 whatever the precision: bf16 logits would round probabilities and tie the scores AUROC ranks.
+        logits = (tta_logits(self, x) if self.hparams.tta else self(x)).float()
+        # Probabilities, not logits: torchmetrics applies softmax only to a batch that has a value outside
+        # [0, 1], so logits that all happen to lie in [0, 1] would be scored as if they were probabilities.
+        probabilities = logits.softmax(dim=-1)
         metrics = self.val_metrics if stage == "val" else self.test_metrics
         confusion = self.val_confusion if stage == "val" else self.test_confusion
-        metrics.update(logits, y)
-        confusion.update(logits, y)
+        metrics.update(probabilities, y)
+        confusion.update(probabilities, y)
         loss = self.val_loss if stage == "val" else self.test_loss
         loss.update(F.cross_entropy(logits, y), weight=len(y))
         return {"logits": logits.detach(), "target": y}

@@ -69,7 +69,7 @@ class RegressionTask(SupervisedTask):
 
     def _evaluate(self, batch: Batch, stage: str) -> None:
         x, y = batch
-        pred = self(x)
+        pred = self(x).float()  # bf16 predictions would round the sums of squares the metrics accumulate
         metrics = self.val_metrics if stage == "val" else self.test_metrics
         metrics.update(pred.squeeze(-1), y.squeeze(-1))
         loss = self.val_loss if stage == "val" else self.test_loss
