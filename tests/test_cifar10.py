@@ -83,7 +83,7 @@ def test_simple_cnn_config_trains_on_the_fake_data(fake_cifar10: Path, in_tmp: P
          "--trainer.enable_progress_bar", "false"]
     )  # fmt: skip
     assert cli.trainer.global_step == (5 * PER_BATCH - VAL + 63) // 64
-    assert {"val/acc", "val/acc_top5", "val/f1"} <= set(cli.trainer.callback_metrics)
+    assert {"test/acc", "test/acc_top5", "test/f1", "test/auroc"} <= set(cli.trainer.callback_metrics)  # fit tested
 
 
 def test_memory_path_serves_the_same_split_and_pixels_as_torchvision(fake_cifar10: Path) -> None:

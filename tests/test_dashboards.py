@@ -200,7 +200,7 @@ def test_hparams_plugin_shows_real_final_metrics(runs: dict, test_events: EventA
     fit_events = runs["fit_events"]
     assert shown["val/acc_best"] == pytest.approx(max(e.value for e in fit_events.Scalars("val/acc")))
     assert shown["val/acc"] == pytest.approx(last(fit_events, "val/acc"))
-    for tag in ("test/acc", "test/f1", "test/loss"):
+    for tag in ("test/acc", "test/f1", "test/loss", "test/auroc", "test/ece"):
         assert shown[tag] == pytest.approx(last(test_events, tag))
     assert 0 < shown["test/acc"] <= 1
 

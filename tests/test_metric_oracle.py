@@ -3,8 +3,9 @@
 The logits are chosen, not learned (`oracle_modules`): the first batch is classified perfectly (the case that
 made torchmetrics merge top-5 and macro states and report F1 above 1), one batch holds logits that all lie in
 [0, 1] (scored as probabilities by torchmetrics if given raw), one class is predicted but never a target,
-another is neither, the last batch holds one sample, and the set size divides by neither the batch size nor
-two processes. bf16 logits are rounded first, as a bf16 model emits them.
+another is neither, a third occurs once (so one of two processes never sees it), the last batch holds one
+sample, and the set size divides by neither the batch size nor two processes. bf16 logits are rounded first,
+as a bf16 model emits them.
 """
 
 import csv
@@ -31,7 +32,8 @@ TOLERANCE = dict(rel=1e-5, abs=1e-6)  # float32 sums in another order; counts ar
 
 def adversarial_logits(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
-    labels = torch.multinomial(torch.tensor([8.0, 4, 2, 1, 1, 3, 0, 0]), SIZE, replacement=True, generator=generator)
+    labels = torch.multinomial(torch.tensor([8.0, 4, 2, 1, 1, 0, 0, 0]), SIZE, replacement=True, generator=generator)
+    labels[SIZE // 2] = 5  # class 5: one sample, so one DDP process never sees it
     logits = 1.5 * torch.randn(SIZE, NUM_CLASSES, generator=generator)
     logits[torch.arange(SIZE), labels] += 1.2
     logits[:, 7] -= 20  # class 7: never a target, never predicted
