@@ -54,7 +54,8 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_args(config: Path, logs: Path, wide: bool = False) -> list[str]:
-    args = fast_synthetic_args(logs, epochs=EPOCHS)
+    """Fit only: the test that ends a fit would replace `trainer.ckpt_path`, the checkpoint fit resumed from."""
+    args = [*fast_synthetic_args(logs, epochs=EPOCHS), "--test_after_fit", "false"]
     args[args.index("--config") + 1] = str(config)
     return [*args, *WIDE] if wide else args
 

@@ -124,13 +124,17 @@ class LitlabCLI(LightningCLI):
             self._resolve_last(subcommand, config)
         elif ckpt_path and "://" not in str(ckpt_path) and not str(ckpt_path).startswith(LIGHTNING_CKPT_NAMES):
             check_same_model_class(ckpt_path, config.model)  # also: exists and is readable
-            if subcommand != "fit":
+            if subcommand == "test":
                 self._log_into_run_of(Path(ckpt_path), config)
 
     @staticmethod
     def _log_into_run_of(ckpt_path: Path, config: Namespace) -> None:
         """`litlab test --ckpt_path <run>/checkpoints/x.ckpt` logs into `<run>`, beside the training it tests,
-        instead of opening a new `version_N` (TensorBoard logger only; any other logger is left as it is)."""
+        instead of opening a new `version_N` (TensorBoard logger only; any other logger is left as it is).
+
+        Not `validate`: its `val/` scalars, logged from step 0, would make TensorBoard drop the training run's
+        own validation curve (it discards a tag's later steps when an earlier step is written after them).
+        """
         logger = config.trainer.get("logger")
         init_args = logger.get("init_args") if isinstance(logger, Namespace) else None
         run = ckpt_path.parent.parent
@@ -197,7 +201,15 @@ class LitlabCLI(LightningCLI):
             return
         ckpt_path, which = checkpoint_to_test(trainer)
         rank_zero_info(f"Testing {which}: {ckpt_path}" if ckpt_path else f"Testing {which}.")
+        # Testing restores the tested checkpoint's callback states and clears the metrics: keep fit's, so the
+        # trainer still says what training ended with (best and last checkpoint, val/ and train/ metrics).
+        fit_metrics = dict(trainer.callback_metrics)
+        checkpoint_states = [(callback, callback.state_dict()) for callback in trainer.checkpoint_callbacks]
         trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt_path)
+        for callback, state in checkpoint_states:
+            callback.load_state_dict(state)
+        for name, value in fit_metrics.items():
+            trainer.callback_metrics.setdefault(name, value)
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer_init = self._get(self.config_init, "trainer", default={})
