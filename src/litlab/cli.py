@@ -224,9 +224,12 @@ class LitlabCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
 
-def build_cli(args: list[str] | dict[str, Any] | None = None, run: bool = True) -> LitlabCLI:
+def build_cli(
+    args: list[str] | dict[str, Any] | None = None, run: bool = True, trainer_defaults: dict[str, Any] | None = None
+) -> LitlabCLI:
     """The CLI exactly as `litlab` builds it from argv-style arguments or a parsed config; `run=False` only
-    parses and instantiates (for tests and scripts)."""
+    parses and instantiates (for tests and scripts). `trainer_defaults` is LightningCLI's: its callbacks are
+    added to the config's without being saved in config.yaml (`litlab sweep` adds its Optuna callback)."""
     return LitlabCLI(
         LightningModule,
         LightningDataModule,
@@ -236,6 +239,7 @@ def build_cli(args: list[str] | dict[str, Any] | None = None, run: bool = True) 
         save_config_callback=SaveRunConfig,
         save_config_kwargs={"overwrite": True},
         parser_kwargs={"allow_abbrev": False},  # a typo such as --trainer.max_epoch must fail, not match a prefix
+        trainer_defaults=trainer_defaults or {},
         args=args,
         run=run,
     )
@@ -276,7 +280,12 @@ def _run(args: list[str] | None) -> None:
 def main(args: list[str] | None = None) -> None:
     if os.environ.get("LITLAB_MALLOC") != "default":
         keep_freed_memory()  # CPU training: no fresh, zeroed pages for every step's activations (litlab.allocator)
+    words = sys.argv[1:] if args is None else args
     try:
+        if words[:1] == ["sweep"]:  # `litlab sweep`: Optuna over `litlab fit` runs, not a LightningCLI subcommand
+            from litlab.sweep.command import main as sweep
+
+            return sweep(words[1:])
         _run(args)
     except LitlabError as error:
         if os.environ.get("LITLAB_DEBUG"):

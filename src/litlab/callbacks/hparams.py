@@ -80,6 +80,8 @@ def flatten_hparams(trainer: L.Trainer, pl_module: L.LightningModule) -> dict[st
     )
     if "PL_GLOBAL_SEED" in os.environ:  # set by seed_everything
         out["seed"] = int(os.environ["PL_GLOBAL_SEED"])
+    if "LITLAB_SWEEP" in os.environ:  # set by `litlab sweep` around each trial
+        out["sweep"], out["trial"] = os.environ["LITLAB_SWEEP"], int(os.environ["LITLAB_TRIAL"])
     return out
 
 
