@@ -64,7 +64,7 @@ class Param:
 
 
 def parse_param(key: str, spec: Any) -> Param:
-    """`{type: float, low: ..., high: ..., log: ..., step: ...}`, `{type: int, ...}` or `{type: categorical, choices}`."""
+    """`{type: float|int, low, high, log, step}` or `{type: categorical, choices}` as an Optuna distribution."""
     if not isinstance(spec, dict) or spec.get("type") not in TYPES:
         raise ConfigError(f"search space: {key} needs `type:` one of {', '.join(TYPES)}, got {spec!r}.")
     kind = spec["type"]
