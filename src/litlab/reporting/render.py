@@ -10,6 +10,8 @@ from matplotlib.figure import Figure
 
 from litlab.errors import LitlabError
 from litlab.reporting.runs import Run, find_runs
+from litlab.reporting.seed_groups import seed_group_lines
+from litlab.reporting.sweeps import sweep_summary_lines
 
 COLUMNS = ["#", "run", "status", "model", "optimizer", "lr", "batch", "epochs", "best val acc", "best val loss"]
 COLUMNS += ["test acc", "test f1", "test loss", "wall time", "img/s"]
@@ -81,6 +83,7 @@ def markdown(runs: list[Run], skipped: list[Path], root: Path) -> str:
     lines += ["| " + " | ".join(row(i, run)) + " |" for i, run in enumerate(runs, start=1)]
     if skipped:
         lines += ["", "Empty folders skipped: " + ", ".join(f"`{path.relative_to(root)}`" for path in skipped)]
+    lines += ["", *seed_group_lines(runs), *sweep_summary_lines(root)]  # both empty without seeds or sweeps
     return "\n".join(lines + ["", "![curves](report.png)", ""])
 
 

@@ -86,6 +86,8 @@ class Run:
     def status(self) -> str:
         if self.problem:
             return self.problem
+        if (self.path / "pruned.txt").is_file():  # written by `litlab sweep` when Optuna pruned the trial
+            return "pruned"
         if not self.scalars:
             return "no metrics"
         if self.is_test_only:

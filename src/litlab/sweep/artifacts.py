@@ -17,10 +17,10 @@ import matplotlib
 import optuna
 import yaml
 
+from litlab.reporting.sweeps import SUMMARY_FILE
 from litlab.sweep.spec import SweepSpec
 from litlab.sweep.workers import FINISHED
 
-SUMMARY_FILE = "sweep_summary.md"
 PLOTS = {"history": "optimization_history.png", "importances": "param_importances.png"}
 
 

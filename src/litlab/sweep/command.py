@@ -19,11 +19,11 @@ from litlab.sweep.spec import DEFAULT_HEARTBEAT_S, SweepSpec, read_sweep_file, s
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="litlab sweep",
+        usage="litlab sweep [SWEEP_FILE] [options] [--<litlab fit key> VALUE ...]",
         description=__doc__.split("\n\n")[0],
         epilog="Any other --key value is a `litlab fit` override applied to every trial.",
         allow_abbrev=False,
     )
-    p.add_argument("sweep_file", nargs="?", type=Path, help="search space and settings (see configs/sweeps/)")
     p.add_argument("--config", action="append", type=Path, default=[], help="experiment config(s); adds to the file's")
     p.add_argument(
         "--name", help="the sweep's name and folder under --out (default: the sweep file's or config's name)"
@@ -39,14 +39,15 @@ def parser() -> argparse.ArgumentParser:
 
 def build_spec(argv: list[str]) -> SweepSpec:
     """The sweep file, the options, and the remaining `litlab fit` overrides, as one SweepSpec."""
-    options, fit_args = parser().parse_known_args(argv)
+    sweep_file = Path(argv[0]) if argv and not argv[0].startswith("-") else None  # search space and settings
+    options, fit_args = parser().parse_known_args(argv[1:] if sweep_file else argv)
     if fit_args and not fit_args[0].startswith("--"):
         raise ConfigError(f"litlab sweep: unexpected {fit_args[0]!r}; `litlab fit` overrides look like --key value.")
-    content = read_sweep_file(options.sweep_file) if options.sweep_file else {}
+    content = read_sweep_file(sweep_file) if sweep_file else {}
     configs = [*content.pop("config", []), *options.config]
     if not configs:
         raise ConfigError("litlab sweep needs an experiment config: `config:` in the sweep file or --config.")
-    default_name = options.sweep_file.stem if options.sweep_file else f"{configs[-1].stem}_seeds"
+    default_name = sweep_file.stem if sweep_file else f"{configs[-1].stem}_seeds"
     if options.workers < 1 or (options.seeds is not None and options.seeds < 1):
         raise ConfigError("--workers and --seeds must be at least 1.")
     spec = SweepSpec(
