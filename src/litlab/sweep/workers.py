@@ -9,7 +9,9 @@ have started one more: at most N - 1 trials beyond the total.
 
 import multiprocessing
 import os
+import socket
 import warnings
+import zlib
 
 import optuna
 from optuna.study import MaxTrialsCallback
@@ -24,13 +26,17 @@ from litlab.sweep.strategy import build_pruner, build_sampler
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
-def load_study(spec: SweepSpec) -> optuna.Study:
-    """The sweep's study, created on first use."""
+def load_study(spec: SweepSpec, worker: int = 0) -> optuna.Study:
+    """The sweep's study, created on first use.
+
+    A sampler `seed` is offset by the trials the study already holds and by the worker's index: a restarted
+    or parallel worker (or one on another machine) with the very same seed would draw the same parameters.
+    """
     space = parse_space(spec.params)
     spec.folder.mkdir(parents=True, exist_ok=True)
     storage = open_storage(storage_url(spec.storage, spec.folder, spec.workers), spec.heartbeat_s)
     try:
-        return optuna.create_study(
+        study = optuna.create_study(
             study_name=spec.name,
             storage=storage,
             load_if_exists=True,
@@ -40,6 +46,12 @@ def load_study(spec: SweepSpec) -> optuna.Study:
         )
     except ValueError as error:  # e.g. direction not minimize/maximize
         raise ConfigError(f"sweep {spec.name}: {error}") from None
+    if spec.sampler.get("seed") is not None:
+        offset = len(study.get_trials(deepcopy=False)) + 1_000_003 * worker
+        if spec.storage:  # other machines share the study: they are told apart by host and process
+            offset += zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
+        study.sampler = build_sampler({**spec.sampler, "seed": int(spec.sampler["seed"]) + offset}, space)
+    return study
 
 
 def finished_trials(study: optuna.Study) -> int:
@@ -55,7 +67,7 @@ def run_worker(spec: SweepSpec, index: int = 0) -> None:
             os.environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
     from litlab.sweep.trial_run import TrialRunner  # deferred: imports Lightning, after the GPU is chosen
 
-    study = load_study(spec)
+    study = load_study(spec, index)
     if finished_trials(study) >= spec.n_trials:
         return
     with warnings.catch_warnings():
