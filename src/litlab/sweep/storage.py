@@ -12,6 +12,7 @@
 The store already in the sweep folder wins, so re-running the same command always finds its study.
 """
 
+import importlib.util
 import warnings
 from pathlib import Path
 from typing import Any
@@ -57,12 +58,19 @@ def open_storage(url: str, heartbeat_s: int) -> optuna.storages.BaseStorage:
     if "://" not in url:
         return optuna.storages.JournalStorage(JournalFileBackend(url, lock_obj=JournalFileOpenLock(url)))
     engine: dict[str, Any] = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
+        url = url.replace("postgresql://", "postgresql+psycopg2://", 1)  # SQLAlchemy 2.1 defaults to psycopg 3
     with warnings.catch_warnings():  # heartbeat and the retry callback are marked experimental
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine,
-            heartbeat_interval=heartbeat_s,
-            grace_period=2 * heartbeat_s,
-            heartbeat_stale_trial_callback=RetryAndNote(max_retry=MAX_RETRIES),
-        )
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine,
+                heartbeat_interval=heartbeat_s,
+                grace_period=2 * heartbeat_s,
+                heartbeat_stale_trial_callback=RetryAndNote(max_retry=MAX_RETRIES),
+            )
+        except ImportError:
+            raise ConfigError(
+                f"no database driver for {url.split('://')[0]}: for PostgreSQL, pip install 'litlab[postgres]'."
+            ) from None

@@ -9,6 +9,7 @@ This is the only module of the sweep package that imports litlab's CLI.
 """
 
 import os
+import socket
 import time
 import warnings
 from pathlib import Path
@@ -75,6 +76,7 @@ class TrialRunner:
         version = f"trial_{trial.number:04d}"
         run_dir = self.spec.folder / version
         trial.set_user_attr("run_dir", str(run_dir))
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         reporter = TrialReporter(trial, self.spec.metric)
         os.environ.update(LITLAB_SWEEP=self.spec.name, LITLAB_TRIAL=str(trial.number))
         try:
