@@ -9,7 +9,7 @@ PORT   ?= 6006
 JPG_ARCHIVE ?= ../shared/data/cifar10-jpg.tar.gz
 
 .DEFAULT_GOAL := help
-.PHONY: help install train demo resume bench bench-accuracy data-jpg test-run tensorboard report test test-all lint browser-deps clean
+.PHONY: help install train demo resume bench bench-accuracy data-jpg test-run tensorboard report sweep test test-all lint browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,10 +18,10 @@ help: ## list the targets
 # Re-installs only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,export]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,export,sweep,postgres]'
 	touch $@
 
-install: $(STAMP) ## create .venv and install litlab with its dev and export extras (idempotent)
+install: $(STAMP) ## create .venv and install litlab with its dev, export, sweep and postgres extras (idempotent)
 
 train: $(STAMP) ## train CONFIG (default: ResNet-9 on CIFAR-10; downloads it into data/ once)
 	$(BIN)/litlab fit --config $(CONFIG) $(ARGS)
@@ -54,6 +54,9 @@ tensorboard: $(STAMP) ## serve logs/ on http://127.0.0.1:6006 (localhost only; P
 
 report: $(STAMP) ## compare every run under logs/: logs/report.md (table) and logs/report.png (curves)
 	$(BIN)/python scripts/report.py --logdir logs
+
+sweep: $(STAMP) ## offline Optuna sweep of the demo (configs/sweeps/synthetic_mlp.yaml) into logs/sweeps/; rerun resumes
+	$(BIN)/litlab sweep configs/sweeps/synthetic_mlp.yaml $(ARGS)
 
 test: $(STAMP) ## run the default test suite (offline, CPU, a few minutes)
 	$(BIN)/python -m pytest -m "not slow" -q

@@ -10,9 +10,10 @@ Killed at any moment, the same command continues the study (see `litlab.sweep.st
 """
 
 import argparse
+import importlib.util
 from pathlib import Path
 
-from litlab.errors import ConfigError
+from litlab.errors import ConfigError, LitlabError
 from litlab.sweep.spec import DEFAULT_HEARTBEAT_S, SweepSpec, read_sweep_file, seed_sweep
 
 
@@ -74,6 +75,8 @@ def build_spec(argv: list[str]) -> SweepSpec:
 
 def main(argv: list[str]) -> None:
     spec = build_spec(argv)
+    if importlib.util.find_spec("optuna") is None or importlib.util.find_spec("optuna_integration") is None:
+        raise LitlabError("litlab sweep needs Optuna: pip install -e '.[sweep]' (make install does).")
     from litlab.sweep.artifacts import write_artifacts  # deferred: Optuna's import is not free
     from litlab.sweep.workers import run_sweep
 
