@@ -88,7 +88,10 @@ def summary_markdown(study: optuna.Study, spec: SweepSpec, notes: list[str]) -> 
         + ".",
     ]
     if states["fail"]:
-        lines.append("A trial whose process died was marked failed and queued again (`interrupted.txt` in its folder).")
+        lines.append(
+            "A failed trial diverged or raised an error (see the sweep's log), or its process died: then its folder "
+            "has `interrupted.txt` and its parameters were queued again."
+        )
     if any(t.state == optuna.trial.TrialState.COMPLETE for t in trials):
         best = study.best_trial
         params = ", ".join(f"{short_key(k)}={_format(v)}" for k, v in best.params.items())
