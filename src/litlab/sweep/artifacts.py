@@ -78,7 +78,7 @@ def summary_markdown(study: optuna.Study, spec: SweepSpec, notes: list[str]) -> 
     states = {state.name.lower(): sum(t.state == state for t in trials) for state in optuna.trial.TrialState}
     finished = sum(t.state in FINISHED for t in trials)
     keys = sorted({key for t in trials for key in t.params})
-    overhead = [t.user_attrs["seconds_outside_fit"] for t in trials if "seconds_outside_fit" in t.user_attrs]
+    overhead = [t.user_attrs["seconds_overhead"] for t in trials if "seconds_overhead" in t.user_attrs]
     lines = [
         f"### Sweep `{spec.name}`",
         "",
@@ -97,7 +97,8 @@ def summary_markdown(study: optuna.Study, spec: SweepSpec, notes: list[str]) -> 
         params = ", ".join(f"{short_key(k)}={_format(v)}" for k, v in best.params.items())
         lines.append(f"Best: trial {best.number}, {spec.metric} = {best.value:.4f} ({params}); config: `best.yaml`.")
     if overhead:
-        lines.append(f"Median time per trial outside `Trainer.fit`: {statistics.median(overhead):.2f} s.")
+        median = statistics.median(overhead)
+        lines.append(f"Median time per trial outside `Trainer.fit` and `.test` (set-up, data, config): {median:.2f} s.")
     lines += [f"({note})" for note in notes]
     header = ["trial", "state", spec.metric, *map(short_key, keys), "run folder"]
     lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -26,30 +26,39 @@ from litlab.sweep.spec import SweepSpec
 
 class TrialReporter(PyTorchLightningPruningCallback):
     """Optuna-integration's pruning callback (reports the metric every validation, raises TrialPruned when the
-    pruner says so) that also keeps the metric's last value and the time spent inside `Trainer.fit`."""
+    pruner says so) that also keeps the metric's last value and the time spent in `Trainer.fit` and `.test`."""
 
     def __init__(self, trial: optuna.Trial, monitor: str) -> None:
         super().__init__(trial, monitor)
         self.value: float | None = None
-        self.epoch: int | None = None
-        self.fit_seconds = 0.0
-        self._fit_started = 0.0
+        self.busy_seconds = 0.0  # inside fit and the test after it: the work, not the overhead
+        self._started = 0.0
+
+    def _start_clock(self) -> None:
+        self._started = time.perf_counter()
+
+    def _stop_clock(self) -> None:
+        if self._started:
+            self.busy_seconds += time.perf_counter() - self._started
+            self._started = 0.0
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_fit_start(trainer, pl_module)
-        self._fit_started = time.perf_counter()
+        self._start_clock()
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         value = trainer.callback_metrics.get(self.monitor)
         if not trainer.sanity_checking and value is not None:
-            self.value, self.epoch = float(value), pl_module.current_epoch
+            self.value = float(value)
         super().on_validation_end(trainer, pl_module)
 
-    def _stop_clock(self) -> None:
-        if self._fit_started and not self.fit_seconds:
-            self.fit_seconds = time.perf_counter() - self._fit_started
-
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._stop_clock()
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start_clock()
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._stop_clock()
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
@@ -96,7 +105,7 @@ class TrialRunner:
             os.environ.pop("LITLAB_SWEEP", None), os.environ.pop("LITLAB_TRIAL", None)
             total = time.perf_counter() - started
             trial.set_user_attr("seconds_total", round(total, 3))
-            trial.set_user_attr("seconds_outside_fit", round(total - reporter.fit_seconds, 3))
+            trial.set_user_attr("seconds_overhead", round(total - reporter.busy_seconds, 3))
         if reporter.value is None:
             raise ConfigError(
                 f"the objective {self.spec.metric} was never logged in {run_dir}; set `metric:` to a "
