@@ -26,6 +26,7 @@ TINY = {
     "data.init_args.sizes": [512, 256, 256],
     "trainer.enable_progress_bar": False,
     "trainer.enable_model_summary": False,
+    "test_after_fit": False,  # the trials' own test is litlab fit's, tested elsewhere
     # Only what the checks read: checkpoints, the HParams record, exact seeding; no figure-drawing dashboards.
     "trainer.callbacks": [
         {
