@@ -102,7 +102,8 @@ class TrialRunner:
             )
             raise
         finally:
-            os.environ.pop("LITLAB_SWEEP", None), os.environ.pop("LITLAB_TRIAL", None)
+            for variable in ("LITLAB_SWEEP", "LITLAB_TRIAL"):
+                os.environ.pop(variable, None)
             total = time.perf_counter() - started
             trial.set_user_attr("seconds_total", round(total, 3))
             trial.set_user_attr("seconds_overhead", round(total - reporter.busy_seconds, 3))
