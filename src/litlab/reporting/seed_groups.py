@@ -1,7 +1,8 @@
 """Runs that differ only in their seed, as one row each: mean ± standard deviation and n, best first.
 
-Two runs are in one group when their config.yaml files are equal after removing `seed_everything`, the
-logger's `version` (every run has its own folder) and `ckpt_path`. The standard deviation is the sample
+Finished runs are in one group when their config.yaml files are equal after removing `seed_everything`, the
+logger's `version` (every run has its own folder) and `ckpt_path`, and the group holds two seeds or more (a
+retried sweep trial is the same config with the same seed, not a second sample). The standard deviation is the sample
 one (n - 1). The best group's lead is "within seed noise" when it is smaller than two standard errors of
 the difference of the two best means, sqrt(s1²/n1 + s2²/n2): about what a 95% interval would call
 indistinguishable, so the ranking of those two groups is not a finding.
@@ -46,13 +47,17 @@ class SeedGroup:
 
 
 def seed_groups(runs: list[Run]) -> list[SeedGroup]:
-    """Groups of two or more trained runs with the same config but the seed, best mean validation accuracy first."""
+    """Finished runs with the same config but at least two different seeds, best mean validation accuracy first."""
     by_config: dict[str, list[Run]] = {}
     for run in runs:
-        if run.config and not run.is_test_only:
+        if run.config and run.status == "finished":  # a killed, failed or pruned run is no sample of the config
             by_config.setdefault(_without_seed(run.config), []).append(run)
-    groups = [SeedGroup(members) for members in by_config.values() if len(members) >= 2]
+    groups = [SeedGroup(members) for members in by_config.values() if len(_seeds(members)) >= 2]
     return sorted(groups, key=lambda g: -(g.stats("val/acc", True) or (-1.0,))[0])
+
+
+def _seeds(runs: list[Run]) -> set[object]:
+    return {run.config.get("seed_everything") for run in runs}
 
 
 def within_noise(first: tuple[float, float, int], second: tuple[float, float, int]) -> bool:

@@ -13,11 +13,14 @@ The store already in the sweep folder wins, so re-running the same command alway
 """
 
 import importlib.util
+import random
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy.exc
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
@@ -25,6 +28,7 @@ from litlab.errors import ConfigError
 
 SQLITE_FILE, JOURNAL_FILE = "study.db", "study.journal"
 MAX_RETRIES = 3  # the same parameters are tried again at most this many times after their process died
+SCHEMA_ATTEMPTS = 3  # workers starting together on an empty database race to create Optuna's tables
 
 
 class RetryAndNote(RetryHeartbeatStaleTrialCallback):
@@ -60,17 +64,30 @@ def open_storage(url: str, heartbeat_s: int) -> optuna.storages.BaseStorage:
     engine: dict[str, Any] = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
         url = url.replace("postgresql://", "postgresql+psycopg2://", 1)  # SQLAlchemy 2.1 defaults to psycopg 3
-    with warnings.catch_warnings():  # heartbeat and the retry callback are marked experimental
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    for attempt in range(SCHEMA_ATTEMPTS):
         try:
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine,
-                heartbeat_interval=heartbeat_s,
-                grace_period=2 * heartbeat_s,
-                heartbeat_stale_trial_callback=RetryAndNote(max_retry=MAX_RETRIES),
-            )
+            return _rdb_storage(url, engine, heartbeat_s)
         except ImportError:
             raise ConfigError(
                 f"no database driver for {url.split('://')[0]}: for PostgreSQL, pip install 'litlab[postgres]'."
             ) from None
+        except (
+            sqlalchemy.exc.IntegrityError,
+            sqlalchemy.exc.ProgrammingError,
+        ):  # another worker created Optuna's tables at the same moment
+            if attempt == SCHEMA_ATTEMPTS - 1:
+                raise
+            time.sleep(1 + random.random())
+    raise AssertionError("unreachable")
+
+
+def _rdb_storage(url: str, engine: dict[str, Any], heartbeat_s: int) -> optuna.storages.RDBStorage:
+    with warnings.catch_warnings():  # heartbeat and the retry callback are marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine,
+            heartbeat_interval=heartbeat_s,
+            grace_period=2 * heartbeat_s,
+            heartbeat_stale_trial_callback=RetryAndNote(max_retry=MAX_RETRIES),
+        )
