@@ -45,6 +45,8 @@ class RetryAndNote(RetryHeartbeatStaleTrialCallback):
 def storage_url(spec_storage: str | None, folder: Path, workers: int) -> str:
     """The storage URL or journal path of this sweep (see the module docstring)."""
     if spec_storage:
+        if spec_storage.startswith("sqlite") and workers > 1:
+            raise ConfigError("SQLite is not safe for parallel workers; leave out --storage (a journal file is used).")
         return spec_storage
     sqlite, journal = folder / SQLITE_FILE, folder / JOURNAL_FILE
     if sqlite.exists() and workers > 1:
