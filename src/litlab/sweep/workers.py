@@ -33,6 +33,9 @@ def load_study(spec: SweepSpec, worker: int = 0) -> optuna.Study:
     or parallel worker (or one on another machine) with the very same seed would draw the same parameters.
     """
     space = parse_space(spec.params)
+    sampler = dict(spec.sampler)
+    if str(sampler.get("name", "tpe")).lower() == "tpe" and (spec.workers > 1 or spec.storage):
+        sampler.setdefault("constant_liar", True)  # Optuna's advice for TPE with trials running in parallel
     spec.folder.mkdir(parents=True, exist_ok=True)
     storage = open_storage(storage_url(spec.storage, spec.folder, spec.workers), spec.heartbeat_s)
     try:
@@ -41,16 +44,16 @@ def load_study(spec: SweepSpec, worker: int = 0) -> optuna.Study:
             storage=storage,
             load_if_exists=True,
             direction=spec.direction,
-            sampler=build_sampler(spec.sampler, space),
+            sampler=build_sampler(sampler, space),
             pruner=build_pruner(spec.pruner),
         )
     except ValueError as error:  # e.g. direction not minimize/maximize
         raise ConfigError(f"sweep {spec.name}: {error}") from None
-    if spec.sampler.get("seed") is not None:
+    if sampler.get("seed") is not None:
         offset = len(study.get_trials(deepcopy=False)) + 1_000_003 * worker
         if spec.storage:  # other machines share the study: they are told apart by host and process
             offset += zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
-        study.sampler = build_sampler({**spec.sampler, "seed": int(spec.sampler["seed"]) + offset}, space)
+        study.sampler = build_sampler({**sampler, "seed": int(sampler["seed"]) + offset}, space)
     return study
 
 
