@@ -213,3 +213,25 @@ def test_workers_share_one_journal_study(tmp_path: Path) -> None:
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     for number in numbers:  # one process per run folder: one events file each
         assert len(list((folder / f"trial_{number:04d}").glob("events.*"))) == 1
+
+
+@pytest.mark.parametrize("path", sorted((CONFIGS / "sweeps").glob("*.yaml")), ids=lambda path: path.name)
+def test_every_choice_of_a_shipped_sweep_file_resolves_through_litlab_fit(path: Path, in_tmp: Path) -> None:
+    from litlab.sweep.command import build_spec
+    from litlab.sweep.space import parse_space, suggest_overrides
+    from litlab.sweep.trial_run import build_cli, trial_args
+
+    spec = build_spec([str(path)])
+    space = parse_space(spec.params)
+    base = {p.key: p.distribution.to_external_repr(p.distribution.low) for p in space if hasattr(p.distribution, "low")}
+    choices = [(p.key, label) for p in space if p.values for label in p.distribution.choices]
+    for key, label in choices:  # each class choice, with the searched keys below it applied after it
+        params = {**base, **{p.key: p.distribution.choices[0] for p in space if p.values}, key: label}
+        trial = optuna.trial.FixedTrial(params)
+        config = build_cli(trial_args(spec, suggest_overrides(trial, space), "check")[1:], run=False).config
+        for name, value in params.items():
+            node = config
+            for part in name.split("."):
+                node = node[part]
+            resolved = node.class_path.rsplit(".", 1)[-1] if hasattr(node, "class_path") else node
+            assert resolved == value, (name, resolved, value)
