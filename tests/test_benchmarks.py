@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from conftest import write_image_folder
 from litlab.benchmarks import loops, memory
 from litlab.benchmarks.results import TITLE, environment_markdown, markdown_table, read_section, write_section
 from litlab.benchmarks.timing import Summary, difference, interleave, ratio
 from litlab.benchmarks.workload import Replay, Workload, seconds_per_step
+from litlab.cli import resolved_config
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "synthetic_mlp.yaml"
 
@@ -131,7 +131,7 @@ def test_every_loop_variant_reports_one_time_per_epoch() -> None:
 def test_shipped_callback_count_is_the_configs_callbacks_plus_lightnings_own() -> None:
     """Lightning adds ModelSummary and LightningCLI its SaveConfigCallback; the "inert" variant copies this count."""
     workload = Workload(CONFIG, {"class_path": "litlab.models.MLP"}, (8,), 4, batch_size=16, steps=2)
-    listed = len(yaml.safe_load(CONFIG.read_text())["trainer"]["callbacks"])
+    listed = len(resolved_config(["fit", "--config", str(CONFIG)])["trainer"]["callbacks"])
 
     assert loops.shipped_callback_count(workload) == listed + 2
 

@@ -20,7 +20,7 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import CONFIGS, fast_synthetic_args
-from litlab.cli import build_cli
+from litlab.cli import build_cli, resolved_config
 from litlab.resume import main as resume_main
 from litlab.resume import stops_before_epoch_end
 
@@ -42,7 +42,7 @@ def one_thread() -> None:
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """configs/synthetic_mlp.yaml with its rolling step checkpoint every 3 steps instead of 20, and without the
     best-epoch checkpoint, so that `last.ckpt` is the only file written at an epoch's end."""
-    raw = yaml.safe_load((CONFIGS / "synthetic_mlp.yaml").read_text())
+    raw = resolved_config(["fit", "--config", str(CONFIGS / "synthetic_mlp.yaml")])
     callbacks = raw["trainer"]["callbacks"]
     [best] = [c for c in callbacks if "monitor" in c.get("init_args", {})]
     callbacks.remove(best)

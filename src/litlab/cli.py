@@ -13,6 +13,8 @@ key (`litlab.config_errors`). Errors that are the user's to fix (`LitlabError`) 
 message and exit with status 2; set LITLAB_DEBUG=1 for the full traceback.
 """
 
+import contextlib
+import io
 import os
 import sys
 from argparse import ArgumentError
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch.distributed
+import yaml
 from jsonargparse import Namespace
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
@@ -37,6 +40,8 @@ from litlab.cpu_precision import warn_if_bf16_is_emulated
 from litlab.errors import CheckpointError, ConfigError, DistributedJobError, LitlabError
 from litlab.resume import resolve_last
 
+# The shared trainer, logger, checkpoints, safety nets and dashboards, loaded before any --config (see the file).
+DEFAULTS = Path(__file__).parent / "command" / "defaults.yaml"
 POSITIVE_KEYS = ("lr", "max_lr", "batch_size")  # a value <= 0 for any key with one of these names is an error
 LIGHTNING_CKPT_NAMES = ("best", "hpc", "registry")  # left to Lightning
 
@@ -224,6 +229,15 @@ class LitlabCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
 
+def _parser_kwargs(run: bool) -> dict[str, Any]:
+    """DEFAULTS go to each subcommand's parser (fit, test, ...), or to the only parser when there are none."""
+    kwargs: dict[str, Any] = {"allow_abbrev": False}  # a typo such as --trainer.max_epoch must fail, not match
+    defaults = {"default_config_files": [DEFAULTS]}
+    if not run:
+        return kwargs | defaults
+    return kwargs | {subcommand: defaults for subcommand in LitlabCLI.subcommands()}
+
+
 def build_cli(
     args: list[str] | dict[str, Any] | None = None, run: bool = True, trainer_defaults: dict[str, Any] | None = None
 ) -> LitlabCLI:
@@ -238,11 +252,21 @@ def build_cli(
         auto_configure_optimizers=False,  # tasks take optimizer and scheduler as their own arguments
         save_config_callback=SaveRunConfig,
         save_config_kwargs={"overwrite": True},
-        parser_kwargs={"allow_abbrev": False},  # a typo such as --trainer.max_epoch must fail, not match a prefix
+        parser_kwargs=_parser_kwargs(run),
         trainer_defaults=trainer_defaults or {},
         args=args,
         run=run,
     )
+
+
+def resolved_config(args: list[str], run: bool = True) -> dict[str, Any]:
+    """What `litlab <args> --print_config` prints, as a dict: the defaults, the --config files and the overrides
+    stacked by the command's own parser, nothing instantiated. `args` starts with the subcommand; with
+    `run=False` it has none, and the dict is what `build_cli(dict, run=False)` takes."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.suppress(SystemExit):
+        build_cli([*args, "--print_config"], run=run)
+    return yaml.safe_load(printed.getvalue())
 
 
 def _peer_failure(error: BaseException) -> bool:

@@ -23,12 +23,11 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-import yaml
 from lightning.pytorch.cli import LightningCLI
 from torch import nn
 
 from litlab.benchmarks.workload import Batches, Clock, Replay, Workload
-from litlab.cli import build_cli
+from litlab.cli import build_cli, resolved_config
 from litlab.tasks import optim
 
 ConfigEdit = Callable[[dict[str, Any]], None]
@@ -167,8 +166,8 @@ def without_callbacks(config: dict[str, Any]) -> None:
 
 def litlab_config(workload: Workload, logdir: str | Path, accelerator: str = "cpu") -> dict[str, Any]:
     """The workload's YAML config with its backbone, shapes and epochs swapped in and validation off."""
-    config = yaml.safe_load(Path(workload.config).read_text())
-    trainer = config.setdefault("trainer", {})
+    config = resolved_config(["--config", str(workload.config)], run=False)
+    trainer = config["trainer"]
     trainer.update(accelerator=accelerator, devices=1, max_epochs=workload.epochs, limit_val_batches=0)
     logger = trainer.get("logger")
     if isinstance(logger, dict):
