@@ -40,7 +40,7 @@ def pruned_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def dense_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cli = build_cli(["fit", *fast_synthetic_args(tmp_path_factory.mktemp("logs"), epochs=2)])
-    return Path(cli.trainer.checkpoint_callback.last_model_path)
+    return Path(cli.trainer.log_dir) / "checkpoints" / "last.ckpt"
 
 
 def test_schedule_amounts_compound_to_the_final_sparsity() -> None:

@@ -25,7 +25,7 @@ SCRIPT = REPO / "scripts" / "export.py"
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cli = build_cli(["fit", *fast_synthetic_args(tmp_path_factory.mktemp("logs"), epochs=1)])
-    return Path(cli.trainer.checkpoint_callback.last_model_path)
+    return Path(cli.trainer.log_dir) / "checkpoints" / "last.ckpt"
 
 
 @pytest.fixture(scope="module")

@@ -44,9 +44,9 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     best-epoch checkpoint, so that `last.ckpt` is the only file written at an epoch's end."""
     raw = resolved_config(["fit", "--config", str(CONFIGS / "synthetic_mlp.yaml")])
     callbacks = raw["trainer"]["callbacks"]
-    [best] = [c for c in callbacks if "monitor" in c.get("init_args", {})]
+    [best] = [c for c in callbacks if c.get("init_args", {}).get("monitor")]
     callbacks.remove(best)
-    [rolling] = [c for c in callbacks if "every_n_train_steps" in c.get("init_args", {})]
+    [rolling] = [c for c in callbacks if c.get("init_args", {}).get("every_n_train_steps")]
     rolling["init_args"]["every_n_train_steps"] = STEP_CKPT_EVERY
     path = tmp_path_factory.mktemp("config") / "synthetic_mlp.yaml"
     path.write_text(yaml.safe_dump(raw))

@@ -19,8 +19,7 @@ from litlab.export import load_checkpoint
 def train(config: str | Path, save_dir: str | Path, *overrides: str) -> Path:
     """Run `litlab fit --config <config>` in-process, logging under `save_dir`; return its last checkpoint."""
     cli = build_cli(["fit", "--config", str(config), "--trainer.logger.init_args.save_dir", str(save_dir), *overrides])
-    checkpoint = cli.trainer.checkpoint_callback
-    return Path(checkpoint.last_model_path or checkpoint.best_model_path)
+    return Path(cli.trainer.log_dir) / "checkpoints" / "last.ckpt"  # written at every epoch's end
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:
