@@ -30,7 +30,7 @@ demo: $(STAMP) ## offline demo: MLP on synthetic data, under a minute on CPU
 	$(BIN)/litlab fit --config configs/synthetic_mlp.yaml $(ARGS)
 
 resume: $(STAMP) ## continue the training run under logs/ written to last, from its newest checkpoint (ARGS: overrides)
-	$(BIN)/python -m litlab.resume $(ARGS)
+	$(BIN)/python -m litlab.command.resume $(ARGS)
 
 bench: $(STAMP) ## regenerate benchmarks/RESULTS.md: data path, trainer overhead, peak memory (~15 min)
 	$(BIN)/python scripts/bench_data.py --out benchmarks/RESULTS.md

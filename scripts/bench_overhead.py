@@ -23,11 +23,11 @@ from pathlib import Path
 
 import torch
 
-from litlab.allocator import keep_freed_memory
 from litlab.benchmarks import loops
 from litlab.benchmarks.results import environment_markdown, markdown_table, write_section
 from litlab.benchmarks.timing import Summary, difference, interleave, ratio
 from litlab.benchmarks.workload import Clock, Workload, seconds_per_step
+from litlab.runtime.allocator import keep_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = {
@@ -131,7 +131,7 @@ def section(results: dict[str, dict[str, list[float]]], args: argparse.Namespace
             "",
             f"Measured {datetime.date.today()}: {args.runs} interleaved runs per variant, torch.set_num_threads"
             f"({args.threads}), {args.accelerator}, {clock}, glibc malloc thresholds"
-            f" {'fixed (litlab.allocator)' if args.fixed_malloc else 'left to glibc'}."
+            f" {'fixed (litlab.runtime.allocator)' if args.fixed_malloc else 'left to glibc'}."
             " Each run trains 2 epochs over the same pre-generated"
             " batches; the figure is the mean step time of the second epoch (the first is warm-up), measured from"
             " `on_train_epoch_start` to `on_train_epoch_end` (so work done every N steps, such as logging and"

@@ -27,10 +27,10 @@ from typing import Any
 
 import torch
 
-from litlab.allocator import keep_freed_memory
 from litlab.benchmarks.config_stack import on_image_folder, stacked
 from litlab.benchmarks.results import environment_markdown, markdown_table, write_section
 from litlab.benchmarks.time_to_accuracy import Point, best_within, eval_folder, seconds_to_reach, train
+from litlab.runtime.allocator import keep_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ((5, 0.85), (15, 0.90))  # (minutes, test accuracy)
@@ -119,7 +119,7 @@ def section(
             " JPEG copy of CIFAR-10: all 50,000 training images, test accuracy on the 10,000 test images after"
             " every epoch (the 15-minute recipe: at its end only). Minutes are training time only"
             " (`EpochTimer`'s `time/train_s`): evaluation, JPEG decoding (cached) and start-up are not counted."
-            " glibc malloc thresholds fixed, as the `litlab` command does (`litlab.allocator`).",
+            " glibc malloc thresholds fixed, as the `litlab` command does (`litlab.runtime.allocator`).",
             "",
             markdown_table(
                 [

@@ -3,14 +3,14 @@
     python scripts/export.py --ckpt_path logs/synthetic_mlp/version_0/checkpoints/last.ckpt --format onnx
 
 The model takes the normalized float32 input; the sidecar (<model file>.json) holds mean/std, class
-names and shapes. See `litlab.export` for details.
+names and shapes. See `litlab.checkpoints.export` for details.
 """
 
 import argparse
 import sys
 
-from litlab.errors import LitlabError
-from litlab.export import FORMATS, export
+from litlab.checkpoints.export import FORMATS, export
+from litlab.command.errors import LitlabError
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from litlab.command.errors import LitlabError
 from litlab.compression.report import pruning_report, train
-from litlab.errors import LitlabError
 
 REPO = Path(__file__).resolve().parents[1]
 

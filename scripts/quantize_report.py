@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from litlab.command.errors import LitlabError
 from litlab.compression.report import quantization_report, train
-from litlab.errors import LitlabError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """Bad input stops `litlab` with exit status 2 and a short message naming the problem, and harms no earlier run.
 
-Every case runs in-process through `litlab.cli.main`, the function behind the `litlab` command.
+Every case runs in-process through `litlab.command.cli.main`, the function behind the `litlab` command.
 """
 
 import errno
@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from conftest import CONFIGS, fast_synthetic_args
-from litlab.cli import main
+from litlab.command.cli import main
 
 EXPERIMENT = "synthetic_mlp"
 

@@ -15,7 +15,7 @@ from litlab.benchmarks import loops, memory
 from litlab.benchmarks.results import TITLE, environment_markdown, markdown_table, read_section, write_section
 from litlab.benchmarks.timing import Summary, difference, interleave, ratio
 from litlab.benchmarks.workload import Replay, Workload, seconds_per_step
-from litlab.cli import resolved_config
+from litlab.command.cli import resolved_config
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "synthetic_mlp.yaml"
 
@@ -140,7 +140,7 @@ def test_keep_freed_memory_stops_page_faults_on_reallocation() -> None:
     """The same 64 MB allocated and freed 20 times: glibc's default mmaps it afresh each time."""
     code = (
         "import resource, sys\n"
-        "from litlab.allocator import keep_freed_memory\n"
+        "from litlab.runtime.allocator import keep_freed_memory\n"
         "assert sys.argv[1] == 'default' or keep_freed_memory()\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
         "for _ in range(20):\n"

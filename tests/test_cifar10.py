@@ -8,10 +8,10 @@ from torchvision.datasets import CIFAR10
 
 from cifar_fake import PER_BATCH, TEST_SIZE
 from conftest import CONFIGS
-from litlab.cli import build_cli
+from litlab.command.cli import build_cli
+from litlab.command.errors import DatasetNotFoundError
 from litlab.data import CIFAR10DataModule
 from litlab.data.cifar10 import CIFAR10_MEAN, CIFAR10_STD
-from litlab.errors import DatasetNotFoundError
 
 VAL = 10
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from conftest import CONFIGS, REPO, fast_synthetic_args, write_image_folder
-from litlab.cli import build_cli, main
+from litlab.command.cli import build_cli, main
 from litlab.tasks import ClassificationTask, RegressionTask
 
 EXPERIMENTS = sorted(p for p in CONFIGS.glob("*.yaml"))

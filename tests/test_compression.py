@@ -10,7 +10,8 @@ from torch import nn
 
 from conftest import CONFIGS, fast_synthetic_args
 from litlab.callbacks import GradualPruning
-from litlab.cli import build_cli
+from litlab.checkpoints.export import load_checkpoint
+from litlab.command.cli import build_cli
 from litlab.compression import (
     cpu_latency_ms,
     evaluate_on_test,
@@ -20,7 +21,6 @@ from litlab.compression import (
     state_dict_bytes,
 )
 from litlab.compression.report import pruning_report, quantization_report
-from litlab.export import load_checkpoint
 from litlab.models import ResNet9
 from litlab.tasks import ClassificationTask
 

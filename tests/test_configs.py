@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import CONFIGS
-from litlab.cli import DEFAULTS, resolved_config
+from litlab.command.cli import DEFAULTS, resolved_config
 
 EXPERIMENTS = sorted(CONFIGS.glob("*.yaml"))
 ALL_CONFIGS = [DEFAULTS, *sorted(CONFIGS.rglob("*.yaml"))]

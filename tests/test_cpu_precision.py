@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import litlab.cpu_precision
+import litlab.runtime.cpu_precision
 from conftest import fast_synthetic_args
-from litlab.cli import LitlabCLI, build_cli
-from litlab.cpu_precision import cpu_capability, warn_if_bf16_is_emulated
+from litlab.command.cli import LitlabCLI, build_cli
+from litlab.runtime.cpu_precision import cpu_capability, warn_if_bf16_is_emulated
 
 EMULATED = "bf16 is emulated"
 
@@ -23,7 +23,7 @@ def build(log_dir: Path, precision: str) -> LitlabCLI:
 def test_bf16_on_cpu_warns_only_where_an_x86_cpu_has_no_bf16_instructions(
     native: bool | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(litlab.cpu_precision, "native_cpu_bf16", lambda: native)  # the host has one answer only
+    monkeypatch.setattr(litlab.runtime.cpu_precision, "native_cpu_bf16", lambda: native)  # the host has one answer only
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bf16 = build(tmp_path, "bf16-mixed")
@@ -43,7 +43,7 @@ def test_bf16_on_cpu_warns_only_where_an_x86_cpu_has_no_bf16_instructions(
     ("native", "said"), [(True, "native bf16"), (False, "no native bf16"), (None, "bf16 support not checked")]
 )
 def test_capability_names_the_instruction_set_and_bf16(native: bool | None, said: str, monkeypatch) -> None:
-    monkeypatch.setattr(litlab.cpu_precision, "native_cpu_bf16", lambda: native)
+    monkeypatch.setattr(litlab.runtime.cpu_precision, "native_cpu_bf16", lambda: native)
     assert cpu_capability() == f"{torch.backends.cpu.get_cpu_capability()}, {said}"
 
 

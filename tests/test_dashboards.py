@@ -20,7 +20,7 @@ from tensorboard.util import tensor_util
 
 from conftest import fast_synthetic_args
 from litlab import callbacks
-from litlab.cli import main
+from litlab.command.cli import main
 from litlab.data import SyntheticClassificationData
 from litlab.models import MLP
 from litlab.reporting import write_report

@@ -18,7 +18,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import CONFIGS, fast_synthetic_args
-from litlab.cli import build_cli
+from litlab.command.cli import build_cli
 
 SIZES = "[512, 257, 255]"  # train, val, test: val and test not divisible by 2
 TOLERANCE = 1e-6  # counts are exact; means of floats summed in another order differ in the last bits

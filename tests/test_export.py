@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from conftest import REPO, fast_synthetic_args
-from litlab.cli import build_cli
+from litlab.checkpoints.export import FORMATS, describe, export, load_checkpoint
+from litlab.command.cli import build_cli
+from litlab.command.errors import LitlabError
 from litlab.data import CIFAR10DataModule, SyntheticClassificationData
 from litlab.data.cifar10 import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD
-from litlab.errors import LitlabError
-from litlab.export import FORMATS, describe, export, load_checkpoint
 from litlab.models import ResNet9
 from litlab.tasks import ClassificationTask
 

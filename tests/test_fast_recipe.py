@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from cifar_fake import fake_cifar10  # noqa: F401 - fixture
 from conftest import CONFIGS, REPO
 from litlab.callbacks import Lookahead, WhiteningInit
-from litlab.cli import build_cli
+from litlab.command.cli import build_cli
 from litlab.data import CIFAR10DataModule, SyntheticClassificationData
 from litlab.models import AirbenchNet
 from litlab.models.airbench_net import Norm

@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 
 from conftest import write_image_folder
+from litlab.command.errors import LitlabError
 from litlab.data import ImageFolderDataModule, image_cache
-from litlab.errors import LitlabError
 
 
 def pil_pixels(path: Path) -> torch.Tensor:

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from conftest import CONFIGS, REPO, write_image_folder
-from litlab.cli import main
+from litlab.command.cli import main
+from litlab.command.errors import LitlabError
 from litlab.data import BatchAugment, DeviceLoader, ImageFolderDataModule, image_cache
-from litlab.errors import LitlabError
 
 SHARED_TARBALL = REPO.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 

@@ -7,7 +7,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import fast_synthetic_args
-from litlab.cli import build_cli
+from litlab.command.cli import build_cli
 
 
 @pytest.fixture(scope="module")

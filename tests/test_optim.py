@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import fast_synthetic_args
-from litlab.cli import build_cli
+from litlab.command.cli import build_cli
 
 OPTIMIZERS = {
     "SGD": ["--model.init_args.optimizer.lr", "0.05", "--model.init_args.optimizer.momentum", "0.9",

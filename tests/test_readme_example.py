@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from litlab.cli import build_cli
+from litlab.command.cli import build_cli
 
 EXAMPLE = re.compile(r"<!-- readme-example: (?P<name>\S+) -->\n```\w+\n(?P<body>.*?)```", re.DOTALL)
 

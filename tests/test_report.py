@@ -40,6 +40,8 @@ def write_run(
     config["trainer"]["max_epochs"] = max_epochs
     config["model"]["init_args"]["optimizer"]["init_args"]["lr"] = lr
     config["ckpt_path"] = ckpt_path
+    if not val_acc:
+        config["verbose"] = True  # what LightningCLI saves for `litlab test`
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
     with SummaryWriter(log_dir=str(folder)) as writer:
         for epoch, acc in enumerate(val_acc):

@@ -20,9 +20,9 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import CONFIGS, fast_synthetic_args
-from litlab.cli import build_cli, resolved_config
-from litlab.resume import main as resume_main
-from litlab.resume import stops_before_epoch_end
+from litlab.command.cli import build_cli, resolved_config
+from litlab.command.resume import main as resume_main
+from litlab.runs.resume import stops_before_epoch_end
 
 EPOCHS, STEPS_PER_EPOCH, STEP_CKPT_EVERY = 3, 4, 3
 # For the kill tests: ~13 MB checkpoints, so that a write lasts long enough to be caught in the middle.

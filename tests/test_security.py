@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import REPO, fast_synthetic_args
-from litlab.cli import build_cli, main
+from litlab.command.cli import build_cli, main
 
 SECRET = "litlab-test-secret-4f9c2e7a"
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 
 from conftest import CONFIGS
-from litlab.cli import build_cli
+from litlab.command.cli import build_cli
 from litlab.data import SyntheticClassificationData, SyntheticRegressionData
 
 

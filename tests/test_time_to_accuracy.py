@@ -10,7 +10,7 @@ import yaml
 from conftest import REPO, write_image_folder
 from litlab.benchmarks.config_stack import merged, stacked
 from litlab.benchmarks.time_to_accuracy import Point, best_within, eval_folder, seconds_to_reach, train
-from litlab.cli import build_cli
+from litlab.command.cli import build_cli
 
 sys.path.insert(0, str(REPO / "scripts"))
 from bench_time_to_accuracy import FAST_RECIPES, experiment  # noqa: E402

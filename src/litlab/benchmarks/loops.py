@@ -27,7 +27,7 @@ from lightning.pytorch.cli import LightningCLI
 from torch import nn
 
 from litlab.benchmarks.workload import Batches, Clock, Replay, Workload
-from litlab.cli import build_cli, resolved_config
+from litlab.command.cli import build_cli, resolved_config
 from litlab.tasks import optim
 
 ConfigEdit = Callable[[dict[str, Any]], None]

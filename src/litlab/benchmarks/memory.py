@@ -158,7 +158,7 @@ def _fit_with_phases(config: dict[str, Any], phases: _Phases) -> None:
     """Fit what `litlab fit` builds from `config`; the training phase starts with training."""
     import lightning as L
 
-    from litlab.cli import build_cli
+    from litlab.command.cli import build_cli
 
     class StartTraining(L.Callback):
         def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import lightning as L
 
 from litlab.callbacks import EpochTimer
-from litlab.cli import build_cli
+from litlab.command.cli import build_cli
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import math
 import lightning as L
 import torch
 
-from litlab.errors import TrainingDivergedError
+from litlab.command.errors import TrainingDivergedError
 
 
 class NaNGuard(L.Callback):

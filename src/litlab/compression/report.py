@@ -9,11 +9,11 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from litlab.cli import build_cli
+from litlab.checkpoints.export import load_checkpoint
+from litlab.command.cli import build_cli
 from litlab.compression.measure import cpu_latency_ms, evaluate_on_test, state_dict_bytes
 from litlab.compression.quantization import quantize_dynamic_int8
 from litlab.compression.sparsity import prunable_weights, prune_global_l1, sparsity
-from litlab.export import load_checkpoint
 
 
 def train(config: str | Path, save_dir: str | Path, *overrides: str) -> Path:

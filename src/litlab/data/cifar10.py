@@ -18,9 +18,9 @@ from torch.utils.data import Subset
 from torchvision import datasets
 from torchvision.transforms import v2
 
+from litlab.command.errors import DatasetNotFoundError
 from litlab.data.batch_augment import BatchAugment
 from litlab.data.image_base import ImageDataModule
-from litlab.errors import DatasetNotFoundError
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)

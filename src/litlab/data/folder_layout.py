@@ -10,7 +10,7 @@ from pathlib import Path
 
 from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
 
-from litlab.errors import LitlabError
+from litlab.command.errors import LitlabError
 
 SPLITS = ("train", "val", "test")
 

@@ -23,7 +23,7 @@ from torchvision.io import ImageReadMode, decode_image, read_file
 from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
-from litlab.errors import LitlabError
+from litlab.command.errors import LitlabError
 
 CACHE_DIR = ".litlab_cache"
 CHUNK = 512  # files per task in the decoding pool

@@ -23,11 +23,11 @@ from torch.utils.data import Subset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
+from litlab.command.errors import LitlabError
 from litlab.data import image_cache
 from litlab.data.batch_augment import BatchAugment
 from litlab.data.folder_layout import scan
 from litlab.data.image_base import ImageDataModule
-from litlab.errors import LitlabError
 
 MEMORY_BUDGET = 4 * 2**30
 STATS_SAMPLE = 2000  # training images the mean/std are estimated from on the torchvision path

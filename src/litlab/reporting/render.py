@@ -8,7 +8,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from litlab.errors import LitlabError
+from litlab.command.errors import LitlabError
 from litlab.reporting.runs import Run, find_runs
 from litlab.reporting.seed_groups import seed_group_lines
 from litlab.reporting.sweeps import sweep_summary_lines

@@ -15,6 +15,8 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2, metadata
 
+from litlab.runs.folders import is_training_run
+
 Series = list[tuple[int, float, float]]  # (step, value, wall time)
 SIZE_GUIDANCE = {"scalars": 0, "images": 1, "histograms": 1, "tensors": 1, "audio": 1, "compressedHistograms": 1}
 
@@ -34,6 +36,10 @@ class Run:
 
     @property
     def is_test_only(self) -> bool:
+        """An evaluation run (litlab.runs.folders decides, from config.yaml); without one, judged by its scalars."""
+        training = is_training_run(self.path)
+        if training is not None:
+            return not training
         return bool(self.scalars) and all(tag.startswith("test/") for tag in self.scalars if tag != "epoch")
 
     def last(self, tag: str) -> float | None:

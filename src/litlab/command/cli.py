@@ -5,11 +5,11 @@
     litlab test --config configs/cifar10_cnn.yaml --ckpt_path logs/.../last.ckpt
 
 On top of LightningCLI: `--ckpt_path last` resumes the newest run of the experiment into the same run
-folder (`litlab.resume`); checkpoints are written atomically and loaded weights-only
-(`litlab.checkpoint_io`); a checkpoint that does not exist, cannot be read or belongs to another model
-or data is refused before training (`litlab.checkpoint_match`); config mistakes (unknown key, wrong
+folder (`litlab.runs.resume`); checkpoints are written atomically and loaded weights-only
+(`litlab.checkpoints.io`); a checkpoint that does not exist, cannot be read or belongs to another model
+or data is refused before training (`litlab.checkpoints.match`); config mistakes (unknown key, wrong
 type, non-positive learning rate or batch size) are reported in a line or two with the closest valid
-key (`litlab.config_errors`). Errors that are the user's to fix (`LitlabError`) print as a short
+key (`litlab.command.config_errors`). Errors that are the user's to fix (`LitlabError`) print as a short
 message and exit with status 2; set LITLAB_DEBUG=1 for the full traceback.
 """
 
@@ -31,17 +31,17 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-import litlab.distributed  # noqa: F401 - registers `strategy: ddp_litlab`
-from litlab.allocator import keep_freed_memory
-from litlab.checkpoint_io import AtomicCheckpointIO
-from litlab.checkpoint_match import check_config_matches_data, check_same_model_class, check_weights_fit
-from litlab.config_errors import explain
-from litlab.cpu_precision import warn_if_bf16_is_emulated
-from litlab.errors import CheckpointError, ConfigError, DistributedJobError, LitlabError
-from litlab.resume import resolve_last
+import litlab.runtime.distributed  # noqa: F401 - registers `strategy: ddp_litlab`
+from litlab.checkpoints.io import AtomicCheckpointIO
+from litlab.checkpoints.match import check_config_matches_data, check_same_model_class, check_weights_fit
+from litlab.command.config_errors import explain
+from litlab.command.errors import CheckpointError, ConfigError, DistributedJobError, LitlabError
+from litlab.runs.resume import resolve_last
+from litlab.runtime.allocator import keep_freed_memory
+from litlab.runtime.cpu_precision import warn_if_bf16_is_emulated
 
 # The shared trainer, logger, checkpoints, safety nets and dashboards, loaded before any --config (see the file).
-DEFAULTS = Path(__file__).parent / "command" / "defaults.yaml"
+DEFAULTS = Path(__file__).with_name("defaults.yaml")
 POSITIVE_KEYS = ("lr", "max_lr", "batch_size")  # a value <= 0 for any key with one of these names is an error
 LIGHTNING_CKPT_NAMES = ("best", "hpc", "registry")  # left to Lightning
 
@@ -153,7 +153,7 @@ class LitlabCLI(LightningCLI):
         init_args.save_dir, init_args.name, init_args.version = str(run.parent.parent), run.parent.name, run.name
 
     def _resolve_last(self, subcommand: str, config: Namespace) -> None:
-        """`--ckpt_path last`: the newest run of this experiment, continued in its own folder (see litlab.resume)."""
+        """`--ckpt_path last`: the newest run of this experiment, continued in its own folder (litlab.runs.resume)."""
         logger = config.trainer.get("logger")
         init_args = logger.get("init_args") if isinstance(logger, Namespace) else None
         if init_args is None or init_args.get("save_dir") is None:
@@ -303,7 +303,7 @@ def _run(args: list[str] | None) -> None:
 
 def main(args: list[str] | None = None) -> None:
     if os.environ.get("LITLAB_MALLOC") != "default":
-        keep_freed_memory()  # CPU training: no fresh, zeroed pages for every step's activations (litlab.allocator)
+        keep_freed_memory()  # CPU training: no fresh, zeroed pages for every step's activations (see the module)
     words = sys.argv[1:] if args is None else args
     try:
         if words[:1] == ["sweep"]:  # `litlab sweep`: Optuna over `litlab fit` runs, not a LightningCLI subcommand

@@ -25,22 +25,17 @@ from torch import nn
 import litlab
 import litlab.data  # noqa: F401 - Lightning only rebuilds classes that are already imported
 import litlab.tasks  # noqa: F401
-from litlab.errors import LitlabError
+from litlab.checkpoints.io import read_checkpoint
+from litlab.command.errors import CheckpointError, LitlabError
 
 Writer = Callable[[nn.Module, torch.Tensor, Path], None]
 
 
-def read_checkpoint(path: Path) -> dict[str, Any]:
-    """The checkpoint's dict, or a `LitlabError` saying why it is not a litlab checkpoint."""
-    if not path.is_file():
-        raise LitlabError(f"checkpoint {path} does not exist (expected a .ckpt file written by `litlab fit`)")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for a file that is not a checkpoint
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise LitlabError(f"{path} could not be loaded as a checkpoint (weights_only=True): {reason}") from error
-    if not isinstance(checkpoint, dict) or "_class_path" not in checkpoint.get("hyper_parameters", {}):
-        raise LitlabError(f"{path} was not written by `litlab fit`: it holds no LightningCLI hyperparameters")
+def read_litlab_checkpoint(path: Path) -> dict[str, Any]:
+    """The checkpoint's dict (see `read_checkpoint`), refused when `litlab fit` did not write it."""
+    checkpoint = read_checkpoint(path)
+    if "_class_path" not in (checkpoint.get("hyper_parameters") or {}):
+        raise CheckpointError(f"{path} was not written by `litlab fit`: it holds no LightningCLI hyperparameters")
     return checkpoint
 
 
@@ -51,7 +46,7 @@ def load_checkpoint(ckpt_path: str | Path) -> tuple[L.LightningModule, L.Lightni
     It is None when the checkpoint holds no data module hyperparameters.
     """
     path = Path(ckpt_path)
-    checkpoint = read_checkpoint(path)
+    checkpoint = read_litlab_checkpoint(path)
     module = L.LightningModule.load_from_checkpoint(path, map_location="cpu", weights_only=True).eval()
     datamodule = None
     if "_class_path" in checkpoint.get("datamodule_hyper_parameters", {}):
@@ -133,7 +128,7 @@ def export(ckpt_path: str | Path, format: str = "torchscript", out_dir: str | Pa
     example = torch.randn(2, *info["input_shape"])  # batch 2: torch.export specializes sizes 0 and 1
     write(module.backbone, example, model_path)
 
-    checkpoint = read_checkpoint(ckpt_path)
+    checkpoint = read_litlab_checkpoint(ckpt_path)
     sidecar = {
         "format": format,
         "model_file": model_path.name,

@@ -13,7 +13,7 @@ Two things plain `strategy: ddp` gets wrong for research numbers:
   30 minutes. Here it is 10: a job whose peer died or hung exits with an error instead of idling. It must
   exceed the longest stretch one process works alone (rank 0 downloading a dataset, writing a large
   checkpoint); for a longer one, use the class directly: `strategy: {class_path:
-  litlab.distributed.ExactEvalDDPStrategy, init_args: {timeout: "0:30:00"}}`.
+  litlab.runtime.distributed.ExactEvalDDPStrategy, init_args: {timeout: "0:30:00"}}`.
 
 Training loaders keep Lightning's padded, shuffled `DistributedSampler` (every process must run the same
 number of steps). Importing this module registers the name `ddp_litlab`.
@@ -30,7 +30,7 @@ from torch import Tensor
 from torch.distributed import ReduceOp
 from torch.utils.data import DataLoader, DistributedSampler
 
-from litlab.errors import ConfigError
+from litlab.command.errors import ConfigError
 
 STRATEGY_NAME = "ddp_litlab"
 PEER_TIMEOUT = timedelta(minutes=10)

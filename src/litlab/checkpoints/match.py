@@ -9,26 +9,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
-from litlab.checkpoint_io import describe_load_error
-from litlab.errors import CheckpointError, ConfigError
+from litlab.checkpoints.io import read_checkpoint
+from litlab.command.errors import CheckpointError, ConfigError
 
 LINKED_FROM_DATA = ("input_shape", "num_classes", "num_outputs")  # what LitlabCLI links from data into the task
-
-
-def read_header(path: str | Path) -> dict[str, Any]:
-    """The checkpoint dict, memory-mapped (weights stay on disk until touched) and loaded weights-only."""
-    if not Path(path).is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist.")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as error:  # whatever torch raises, the file is unusable; say which and why
-        raise CheckpointError(describe_load_error(path, error)) from error
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise CheckpointError(f"{path} is not a Lightning checkpoint (it has no `state_dict`).")
-    return checkpoint
 
 
 def class_path_of(value: Any) -> str | None:
@@ -45,7 +31,7 @@ def class_path_of(value: Any) -> str | None:
 
 def check_same_model_class(path: str | Path, model_config: Any) -> None:
     """The checkpoint was written by the task and backbone classes this config builds."""
-    hparams = read_header(path).get("hyper_parameters") or {}
+    hparams = read_checkpoint(path, mmap=True).get("hyper_parameters") or {}
     init_args = model_config.get("init_args") or {}
     pairs = [
         ("task", hparams.get("_class_path"), class_path_of(model_config)),
@@ -77,7 +63,7 @@ def check_config_matches_data(model_config: Any, datamodule: Any) -> None:
 
 def check_weights_fit(path: str | Path, model: nn.Module, datamodule: Any) -> None:
     """The checkpoint's hyperparameters agree with the data, and its tensors with the model's names and shapes."""
-    checkpoint = read_header(path)
+    checkpoint = read_checkpoint(path, mmap=True)
     hparams = checkpoint.get("hyper_parameters") or {}
     for name in LINKED_FROM_DATA:
         saved, actual = hparams.get(name), getattr(datamodule, name, None)

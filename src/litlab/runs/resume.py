@@ -7,25 +7,17 @@ test` runs of the experiment are passed over), sets the logger's `version` to it
 run, and picks that run's checkpoint with the highest global step that loads (`last.ckpt` wins ties).
 Unreadable checkpoints are skipped with a warning; temp files left by a write that was killed are removed.
 
-    python -m litlab.resume [--logs DIR] [litlab fit overrides...]
-
-finds the training run under `logs/` written to most recently (any experiment) and resumes it with its
-own `config.yaml`; `make resume` runs it.
+`make resume` (`litlab.command.resume`) continues the run under logs/ written to most recently.
 """
 
-import argparse
-import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-import yaml
 from lightning.pytorch.utilities import rank_zero_only, rank_zero_warn
 
-from litlab.checkpoint_io import describe_load_error, is_temp_file
-
-VERSION_FOLDER = re.compile(r"version_(\d+)")
+from litlab.checkpoints.io import is_temp_file, read_checkpoint
+from litlab.command.errors import CheckpointError
+from litlab.runs.folders import numbered_runs, run_folder, version_of
 
 
 @dataclass(frozen=True)
@@ -35,30 +27,6 @@ class Resumption:
     run: Path
     version: int | str
     checkpoint: Path | None
-
-
-def version_of(run: Path) -> int | str:
-    """The TensorBoardLogger/CSVLogger `version` whose log folder is `run`."""
-    match = VERSION_FOLDER.fullmatch(run.name)
-    return int(match.group(1)) if match else run.name
-
-
-def run_folder(root: Path, version: int | str) -> Path:
-    return root / (f"version_{version}" if isinstance(version, int) else version)
-
-
-def is_training_run(run: Path) -> bool:
-    """Not the folder of a `litlab validate/test/predict` run, which log under the same experiment name: their
-    saved config has the method's `verbose` or `return_predictions` key, a `fit` config has neither."""
-    config = run / "config.yaml"
-    keys = (yaml.safe_load(config.read_text()) or {}).keys() if config.is_file() else set()
-    return not {"verbose", "return_predictions"} & set(keys)
-
-
-def numbered_runs(root: Path) -> list[Path]:
-    """The training runs' `version_<N>` folders under `root`, oldest (lowest N) first."""
-    runs = [p for p in root.glob("version_*") if p.is_dir() and VERSION_FOLDER.fullmatch(p.name)]
-    return sorted((run for run in runs if is_training_run(run)), key=version_of)
 
 
 def checkpoint_files(run: Path) -> list[Path]:
@@ -82,10 +50,10 @@ def newest_readable_checkpoint(run: Path) -> Path | None:
     """
     ranked = []
     for path in checkpoint_files(run):
-        try:  # memory-mapped: only the small pickled part is read, the weights stay on disk
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except Exception as error:  # any failure to read means "not usable"; the warning says why
-            rank_zero_warn(describe_load_error(path, error) + " Skipped it.")
+        try:
+            checkpoint = read_checkpoint(path, mmap=True)
+        except CheckpointError as error:  # not usable; the warning says why
+            rank_zero_warn(f"{error} Skipped it.")
             continue
         step = int(checkpoint.get("global_step", -1))
         resumable = not stops_before_epoch_end(checkpoint)
@@ -115,31 +83,3 @@ def resolve_last(save_dir: str | Path, name: str | None, version: int | str | No
         run = runs[-1]
     remove_partial_writes(run)
     return Resumption(run, version_of(run), newest_readable_checkpoint(run))
-
-
-def last_written_run(logs: Path) -> Path | None:
-    """The training run under `logs` (any experiment) holding the most recently modified file."""
-    runs = {config.parent for config in logs.glob("*/*/config.yaml") if is_training_run(config.parent)}
-
-    def last_write(run: Path) -> float:
-        return max(p.stat().st_mtime for p in run.rglob("*") if p.is_file())
-
-    return max(runs, key=last_write, default=None)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m litlab.resume", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--logs", type=Path, default=Path("logs"), help="folder holding <experiment>/<version>/")
-    known, overrides = parser.parse_known_args(argv)
-    run = last_written_run(known.logs)
-    if run is None:
-        sys.exit(f"litlab: error: no run with a config.yaml under {known.logs}/; nothing to resume.")
-    print(f"litlab: resuming {run}", file=sys.stderr)
-    from litlab.cli import main as litlab_main  # deferred: importing Lightning takes seconds
-
-    version = ["--trainer.logger.init_args.version", str(version_of(run))]
-    litlab_main(["fit", "--config", str(run / "config.yaml"), *version, "--ckpt_path", "last", *overrides])
-
-
-if __name__ == "__main__":
-    main()

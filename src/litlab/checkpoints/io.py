@@ -26,7 +26,7 @@ import torch
 from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from litlab.errors import CheckpointError
+from litlab.command.errors import CheckpointError
 
 TEMP_MARK = ".tmp-"  # temp files are ".<target name>.tmp-<pid>"
 
@@ -90,13 +90,16 @@ def describe_load_error(path: str | Path, error: BaseException) -> str:
     )
 
 
-def load_checkpoint_file(path: str | Path, map_location: Any = "cpu", weights_only: bool = True) -> dict[str, Any]:
-    """`torch.load` a local checkpoint, with a `CheckpointError` that names the file when it cannot be read."""
+def read_checkpoint(
+    path: str | Path, map_location: Any = "cpu", weights_only: bool = True, mmap: bool = False
+) -> dict[str, Any]:
+    """Every read of a local checkpoint file in litlab: `torch.load` it, or raise a `CheckpointError` that names
+    the file and says what to do. `mmap=True` reads only the small pickled part; weights stay on disk until used."""
     if not Path(path).is_file():
         raise CheckpointError(f"checkpoint {path} does not exist.")
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only, mmap=mmap)
+    except Exception as error:  # torch raises many types for a truncated or foreign file; all mean "unusable"
         raise CheckpointError(describe_load_error(path, error)) from error
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path} is not a Lightning checkpoint (it has no `state_dict`).")
@@ -125,4 +128,4 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         weights_only = True if weights_only is None else weights_only
         if not is_local(path):
             return super().load_checkpoint(path, map_location, weights_only)
-        return load_checkpoint_file(str(path).removeprefix("file://"), map_location, weights_only)
+        return read_checkpoint(str(path).removeprefix("file://"), map_location, weights_only)

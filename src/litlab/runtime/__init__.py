@@ -1,0 +1,1 @@
+"""The process a run lives in: memory allocator, CPU precision check, the distributed strategy."""
