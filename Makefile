@@ -26,18 +26,18 @@ install: $(STAMP) ## create .venv and install litlab with its dev, export, sweep
 train: $(STAMP) ## train CONFIG (default: ResNet-9 on CIFAR-10; downloads it into data/ once)
 	$(BIN)/litlab fit --config $(CONFIG) $(ARGS)
 
-demo: $(STAMP) ## offline demo: MLP on synthetic data, under a minute on CPU
+demo: $(STAMP) ## offline demo: MLP on synthetic data, on the CPU
 	$(BIN)/litlab fit --config configs/synthetic_mlp.yaml $(ARGS)
 
 resume: $(STAMP) ## continue the training run under logs/ written to last, from its newest checkpoint (ARGS: overrides)
 	$(BIN)/python -m litlab.command.resume $(ARGS)
 
-bench: $(STAMP) ## regenerate benchmarks/RESULTS.md: data path, trainer overhead, peak memory (~15 min)
+bench: $(STAMP) ## regenerate benchmarks/RESULTS.md: data path, trainer overhead, peak memory (RESULTS.md says how long)
 	$(BIN)/python scripts/bench_data.py --out benchmarks/RESULTS.md
 	$(BIN)/python scripts/bench_overhead.py --out benchmarks/RESULTS.md
 	$(BIN)/python scripts/bench_memory.py --out benchmarks/RESULTS.md
 
-bench-accuracy: $(STAMP) data-jpg ## time to accuracy on the JPEG copy: baseline vs fast recipe (~35 min on 2 cores)
+bench-accuracy: $(STAMP) data-jpg ## time to accuracy on the JPEG copy: baseline vs fast recipe (RESULTS.md says how long)
 	$(BIN)/python scripts/bench_time_to_accuracy.py --out benchmarks/RESULTS.md
 
 data-jpg: ## unpack the CIFAR-10 JPEG copy into data/cifar10-jpg (for configs/cifar10_jpg_cnn.yaml)
@@ -65,8 +65,8 @@ test-all: $(STAMP) ## run every test, the slow ones too
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) ## ruff lint and format check
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
 
 browser-deps: ## (Debian/Ubuntu, as root) headless Chromium + chromedriver for tests/test_browser.py
 	apt-get update && apt-get install -y chromium chromium-driver

@@ -12,22 +12,27 @@ padding) + horizontal flip + normalization on both paths:
 - memory: `DeviceLoader` over the uint8 tensor on this machine's CPU (on a GPU it runs on the GPU).
 
 The variants run interleaved (one timed run each per round), so drift on a shared machine hits them alike;
-speed-ups are per-round ratios. See litlab.benchmarks.timing.
+speed-ups are per-round ratios. See benchmarks.timing.
 """
 
 import argparse
 import itertools
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from litlab.benchmarks.results import environment_markdown, markdown_table, write_section
-from litlab.benchmarks.timing import Summary, interleave, ratio
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: in the checkout, not in litlab
+
+from benchmarks.results import environment_markdown, markdown_table, write_section
+from benchmarks.timing import Summary, interleave, ratio
+
 from litlab.data import BatchAugment, CIFAR10DataModule, DeviceLoader
 from litlab.data.cifar10 import CIFAR10_MEAN, CIFAR10_STD
 

@@ -7,18 +7,21 @@ SimpleCNN on 50,000 synthetic 3x32x32 images (float32 in memory, as a TensorData
 steps; and `fast_cpu`, configs/cifar10_fast_cpu.yaml as shipped on the CIFAR-10 JPEG copy (`make data-jpg`;
 skipped when it is not unpacked), one epoch with its validation. Each variant runs in its own child process,
 which reports its own peak resident set size (VmHWM), once for set-up (imports, data generation) and once
-for training, and the CUDA allocator's peak where a GPU is used. See litlab.benchmarks.memory, also for why
+for training, and the CUDA allocator's peak where a GPU is used. See benchmarks.memory, also for why
 the child's `ru_maxrss` is not used.
 """
 
 import argparse
 import datetime
+import sys
 from pathlib import Path
 
-from litlab.benchmarks.memory import VARIANTS, MemoryRun, measure
-from litlab.benchmarks.results import environment_markdown, markdown_table, write_section
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # benchmarks/ sits in the checkout, not in litlab
+
+from benchmarks.memory import VARIANTS, MemoryRun, measure
+from benchmarks.results import environment_markdown, markdown_table, write_section
+
 WHAT = {
     "imports": "python, torch, lightning, litlab imported; nothing else",
     "data": "plus the synthetic data set generated (train, val, test splits)",
@@ -85,7 +88,8 @@ def main() -> None:
     runs = []
     for variant in (v for v in args.variants if v not in skipped):
         run = measure(
-            variant, args.samples, args.steps, args.batch_size, args.threads, args.accelerator, args.image_root
+            variant, args.samples, args.steps, args.batch_size, args.threads, args.accelerator, args.image_root,
+            configs=ROOT / "configs",
         )  # fmt: skip
         peaks = f"set-up {_mb(run.setup_peak_mb)} MB, training {_mb(run.train_peak_mb)} MB"
         print(f"{variant}: {peaks}, GPU {_mb(run.cuda_peak_mb)} MB, {run.seconds:.0f} s")

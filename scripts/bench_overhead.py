@@ -8,7 +8,7 @@ features at batch 64 (framework overhead dominates). All variants train the same
 seed on the same batches, pre-generated on the CPU, with the config's optimizer and scheduler; they
 run interleaved (hand, barebones, litlab, hand, ...). "litlab" is configs/synthetic_mlp.yaml as shipped
 (TensorBoard logger, its callbacks, the progress bar, the ClassificationTask with train/acc), with only
-the backbone, the input shape and the epoch count replaced and validation off. See litlab.benchmarks.loops.
+the backbone, the input shape and the epoch count replaced and validation off. See benchmarks.loops.
 """
 
 import argparse
@@ -16,6 +16,7 @@ import contextlib
 import datetime
 import logging
 import os
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -23,13 +24,16 @@ from pathlib import Path
 
 import torch
 
-from litlab.benchmarks import loops
-from litlab.benchmarks.results import environment_markdown, markdown_table, write_section
-from litlab.benchmarks.timing import Summary, difference, interleave, ratio
-from litlab.benchmarks.workload import Clock, Workload, seconds_per_step
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # benchmarks/ sits in the checkout, not in litlab
+
+from benchmarks import loops
+from benchmarks.results import environment_markdown, markdown_table, write_section
+from benchmarks.timing import Summary, difference, interleave, ratio
+from benchmarks.workload import Clock, Workload, seconds_per_step
+
 from litlab.runtime.allocator import keep_freed_memory
 
-ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = {
     # name: (backbone, input shape, batch size, steps per epoch in full and --quick mode, variants, target)
     "SimpleCNN, batch 256": (

@@ -1,6 +1,6 @@
 """Time to accuracy on the real CIFAR-10 (JPEG copy): the textbook baseline against litlab's fast recipe, on this CPU.
 
-    python scripts/bench_time_to_accuracy.py     # baseline + both fast recipes (~35 min on 2 cores), writes RESULTS.md
+    python scripts/bench_time_to_accuracy.py     # baseline + both fast recipes, writes RESULTS.md
     python scripts/bench_time_to_accuracy.py --budgets 5 --skip-baseline --baseline-accuracy 0.71
     # the 15-minute recipe at other widths and another schedule, timed to a bar of 71.44%, written elsewhere:
     python scripts/bench_time_to_accuracy.py --budgets 15 --widths 48 192 192 --epochs 14 --epoch-sizes 24 24 24 24 \\
@@ -13,13 +13,15 @@
   (the full-width network), sized for 15.
 
 Both train on all 50,000 training images and are scored on the 10,000 test images (see
-litlab.benchmarks.time_to_accuracy): after every epoch, except the 15-minute recipe, scored at its end
+benchmarks.time_to_accuracy): after every epoch, except the 15-minute recipe, scored at its end
 only (scoring the wide network with test-time augmentation costs about half a training epoch).
 Targets (issue #3): >= 85% within 5 minutes, >= 90% within 15.
 """
 
 import argparse
 import datetime
+import json
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,12 +29,15 @@ from typing import Any
 
 import torch
 
-from litlab.benchmarks.config_stack import on_image_folder, stacked
-from litlab.benchmarks.results import environment_markdown, markdown_table, write_section
-from litlab.benchmarks.time_to_accuracy import Point, best_within, eval_folder, seconds_to_reach, train
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # benchmarks/ sits in the checkout, not in litlab
+
+from benchmarks.results import environment_markdown, markdown_table, write_section
+from benchmarks.time_to_accuracy import Point, best_within, eval_folder, seconds_to_reach, train
+
+from litlab.command.cli import resolved_config
 from litlab.runtime.allocator import keep_freed_memory
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ((5, 0.85), (15, 0.90))  # (minutes, test accuracy)
 # The fast recipe per time budget in minutes: configs stacked in order, as `litlab fit --config A --config B`.
 FAST_RECIPES = {
@@ -51,19 +56,23 @@ def experiment(
     widths: list[int] | None = None,
     epoch_sizes: list[int] | None = None,
 ) -> dict[str, Any]:
-    """The shipped config(s) with the image folder as their data, `epochs` epochs (None: the config's), the full
-    test set scored every `score_every` epochs (0: at the end only); `widths` replaces AirbenchNet's widths and
-    `epoch_sizes` the progressive-resizing schedule."""
-    raw = stacked(ROOT / "configs", [configs] if isinstance(configs, str) else configs)
+    """The shipped config(s) stacked and resolved by `litlab`'s own parser, with the image folder as their data
+    (the configs' loader settings carry over), `epochs` epochs (None: the config's), the full test set scored
+    every `score_every` epochs (0: at the end only); `widths` replaces AirbenchNet's widths and `epoch_sizes`
+    the progressive-resizing schedule."""
+    args = [a for c in ([configs] if isinstance(configs, str) else configs) for a in ("--config", ROOT / "configs" / c)]
+    args += ["--data", "litlab.data.ImageFolderDataModule", "--data.init_args.root", folder]
+    for key, value in data.items():
+        args += [f"--data.init_args.{key}", value if isinstance(value, str) else json.dumps(value)]
     if widths is not None:
-        raw["model"]["init_args"]["backbone"]["init_args"]["widths"] = widths
+        args += ["--model.init_args.backbone.init_args.widths", json.dumps(widths)]
     if epoch_sizes is not None:
-        raw["data"]["init_args"]["augmentation"]["epoch_sizes"] = epoch_sizes
-    epochs = epochs or raw["trainer"]["max_epochs"]
-    score_every = score_every or epochs
-    raw["trainer"].update(max_epochs=epochs, limit_val_batches=1.0, check_val_every_n_epoch=score_every)
-    raw["trainer"]["logger"]["init_args"]["save_dir"] = logs
-    return on_image_folder(raw, folder, **data)
+        args += ["--data.init_args.augmentation.epoch_sizes", json.dumps(epoch_sizes)]
+    args += ["--trainer.limit_val_batches", "1.0", "--trainer.logger.init_args.save_dir", logs]
+    args += ["--trainer.max_epochs", str(epochs)] if epochs else []
+    config = resolved_config([str(a) for a in args], run=False)
+    config["trainer"]["check_val_every_n_epoch"] = score_every or config["trainer"]["max_epochs"]
+    return config
 
 
 def minutes(seconds: float | None) -> str:

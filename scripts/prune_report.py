@@ -1,6 +1,6 @@
 """Sparsity and test accuracy of a dense model against one pruned during training, as a markdown table.
 
-    python scripts/prune_report.py                      # trains both synthetic configs first (~1 min each)
+    python scripts/prune_report.py                      # trains both synthetic configs first
     python scripts/prune_report.py --dense_ckpt A.ckpt --pruned_ckpt B.ckpt --out results.md
 
 Without checkpoints it runs configs/synthetic_mlp.yaml and configs/synthetic_mlp_pruned.yaml (same seed,

@@ -1,6 +1,6 @@
 """Size on disk, CPU latency and test accuracy of a model before and after int8 dynamic quantization.
 
-    python scripts/quantize_report.py                   # trains configs/synthetic_mlp.yaml first (~1 min)
+    python scripts/quantize_report.py                   # trains configs/synthetic_mlp.yaml first
     python scripts/quantize_report.py --ckpt_path last.ckpt --threads 1 --runs 100 --out results.md
 
 Only Linear layers are quantized (see `litlab.compression.quantization` for why this path); latency is the

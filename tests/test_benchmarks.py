@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from benchmarks import loops, memory
+from benchmarks.results import TITLE, environment_markdown, markdown_table, read_section, write_section
+from benchmarks.timing import Summary, difference, interleave, ratio
+from benchmarks.workload import Replay, Workload, seconds_per_step
 
-from conftest import write_image_folder
-from litlab.benchmarks import loops, memory
-from litlab.benchmarks.results import TITLE, environment_markdown, markdown_table, read_section, write_section
-from litlab.benchmarks.timing import Summary, difference, interleave, ratio
-from litlab.benchmarks.workload import Replay, Workload, seconds_per_step
+from conftest import CONFIGS, write_image_folder
 from litlab.command.cli import resolved_config
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "synthetic_mlp.yaml"
+CONFIG = CONFIGS / "synthetic_mlp.yaml"
 
 
 def test_interleave_alternates_and_collects_per_variant() -> None:
@@ -160,7 +160,7 @@ def test_keep_freed_memory_stops_page_faults_on_reallocation() -> None:
 def test_memory_child_reports_its_own_peak_not_its_parents() -> None:
     ballast = bytearray(1500 * 2**20)
     ballast[:: 2**12] = b"\1" * len(ballast[:: 2**12])  # touch every page: the parent is now 1.5 GB larger
-    run = memory.measure("hand", samples=500, steps=2, batch_size=50, threads=1, accelerator="cpu")
+    run = memory.measure("hand", samples=500, steps=2, batch_size=50, threads=1, accelerator="cpu", configs=CONFIGS)
     del ballast
 
     assert run.train_peak_mb is not None and run.train_peak_mb > 100  # torch alone is larger than this
@@ -171,8 +171,10 @@ def test_memory_child_reports_its_own_peak_not_its_parents() -> None:
 
 @pytest.mark.slow
 def test_memory_training_peak_grows_with_the_model_run() -> None:
-    floor = memory.measure("imports", samples=500, steps=2, batch_size=50, threads=1, accelerator="cpu")
-    run = memory.measure("litlab", samples=500, steps=2, batch_size=50, threads=1, accelerator="cpu")
+    floor = memory.measure(
+        "imports", samples=500, steps=2, batch_size=50, threads=1, accelerator="cpu", configs=CONFIGS
+    )
+    run = memory.measure("litlab", samples=500, steps=2, batch_size=50, threads=1, accelerator="cpu", configs=CONFIGS)
 
     assert floor.train_peak_mb is None and run.train_peak_mb is not None
     assert 50 < floor.peak_rss_mb < run.peak_rss_mb
@@ -182,9 +184,11 @@ def test_memory_training_peak_grows_with_the_model_run() -> None:
 def test_memory_fast_cpu_variant_trains_the_shipped_recipe_on_an_image_folder(tmp_path: Path) -> None:
     # 1,290 val images: the recipe validates on a fifth of the val batches (of 256), and needs at least one
     root = write_image_folder(tmp_path / "images", {"train": 30, "val": 430}, size=32)
-    floor = memory.measure("imports", samples=0, steps=1, batch_size=1, threads=1, accelerator="cpu")
-    run = memory.measure("fast_cpu", samples=0, steps=1, batch_size=1, threads=1, accelerator="cpu", image_root=root)
+    floor = memory.measure("imports", samples=0, steps=1, batch_size=1, threads=1, accelerator="cpu", configs=CONFIGS)
+    run = memory.measure(
+        "fast_cpu", samples=0, steps=1, batch_size=1, threads=1, accelerator="cpu", image_root=root, configs=CONFIGS
+    )
     assert run.train_peak_mb is not None  # the child reached the start of training
     assert run.peak_rss_mb > floor.peak_rss_mb
     with pytest.raises(ValueError, match="image_root"):
-        memory.measure("fast_cpu", samples=0, steps=1, batch_size=1, threads=1, accelerator="cpu")
+        memory.measure("fast_cpu", samples=0, steps=1, batch_size=1, threads=1, accelerator="cpu", configs=CONFIGS)

@@ -6,11 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from benchmarks.time_to_accuracy import Point, best_within, eval_folder, seconds_to_reach, train
 
 from conftest import REPO, write_image_folder
-from litlab.benchmarks.config_stack import merged, stacked
-from litlab.benchmarks.time_to_accuracy import Point, best_within, eval_folder, seconds_to_reach, train
-from litlab.command.cli import build_cli
+from litlab.command.cli import build_cli, resolved_config
 
 sys.path.insert(0, str(REPO / "scripts"))
 from bench_time_to_accuracy import FAST_RECIPES, experiment  # noqa: E402
@@ -62,51 +61,27 @@ def test_experiment_can_swap_the_fast_recipes_widths_and_schedule(tmp_path: Path
     assert [group.conv2.out_channels for group in cli.model.backbone.groups] == [8, 16, 24]
     assert cli.datamodule.channels_last  # carried over from the config's CIFAR-10 data
     assert cli.datamodule.augmentation.epoch_sizes == (12, 14)
-    assert (
-        cli.trainer.max_epochs == stacked(REPO / "configs", FAST_RECIPES[15])["trainer"]["max_epochs"] == 10
-    )  # the config's
+    assert cli.trainer.max_epochs == 10  # configs/variants/cifar10_fast_cpu_15min.yaml's
     assert cli.trainer.check_val_every_n_epoch == 1
     at_the_end = experiment(FAST_RECIPES[5], folder, logs, 3, {}, score_every=0)
     assert at_the_end["trainer"]["max_epochs"] == at_the_end["trainer"]["check_val_every_n_epoch"] == 3
 
 
 @pytest.mark.parametrize("budget", sorted(FAST_RECIPES))
-def test_fast_recipes_stack_their_configs_as_the_cli_does(budget: int, capsys: pytest.CaptureFixture[str]) -> None:
-    """The benchmark merges each recipe's YAML files itself; `litlab fit --config A --config B` must agree."""
-    args = [
-        "fit",
-        *(a for c in FAST_RECIPES[budget] for a in ("--config", str(REPO / "configs" / c))),
-        "--print_config",
-    ]
-    with pytest.raises(SystemExit):
-        build_cli(args=args)
-    resolved, merged = yaml.safe_load(capsys.readouterr().out), stacked(REPO / "configs", FAST_RECIPES[budget])
-    for path in (
-        ("trainer", "max_epochs"),
-        ("trainer", "precision"),
-        ("trainer", "logger", "init_args"),
-        ("model", "init_args", "backbone", "init_args"),
-        ("model", "init_args", "optimizer", "init_args"),
-        ("data", "init_args", "augmentation"),
-        ("data", "init_args", "batch_size"),
-    ):
-        cli_value, bench_value = resolved, merged
-        for key in path:
-            cli_value, bench_value = cli_value[key], bench_value[key]
-        if isinstance(bench_value, dict):  # the CLI adds every default; what the YAML files set must agree
-            cli_value = {key: cli_value[key] for key in bench_value}
-        assert cli_value == bench_value, path
+def test_fast_recipes_are_the_configs_the_cli_stacks(budget: int, tmp_path: Path) -> None:
+    """`experiment` changes only what it is asked to: the rest is what `litlab fit --config A --config B` runs."""
+    config_args = [a for c in FAST_RECIPES[budget] for a in ("--config", str(REPO / "configs" / c))]
+    resolved = resolved_config(["fit", *config_args])
+    folder = tmp_path / "images"
+    bench = experiment(FAST_RECIPES[budget], folder, str(tmp_path / "logs"), None, {})
+    for section in ("model", "seed_everything"):
+        assert bench[section] == resolved[section], section
+    for key in ("max_epochs", "precision", "callbacks", "accelerator"):
+        assert bench["trainer"][key] == resolved["trainer"][key], key
+    kept = {k: v for k, v in resolved["data"]["init_args"].items() if k in bench["data"]["init_args"]}
+    assert kept.pop("seed") == bench["data"]["init_args"]["seed"]
+    assert kept == {k: bench["data"]["init_args"][k] for k in kept}  # loader, batch, augmentation carried over
+    assert bench["data"]["init_args"]["root"] == str(folder)
     if budget == 15:  # the variant really changes the base recipe
-        assert merged["model"]["init_args"]["backbone"]["init_args"]["widths"] == [64, 256, 256]
-        assert merged["trainer"]["logger"]["init_args"] == {
-            "save_dir": "logs", "name": "cifar10_fast_cpu_15min", "default_hp_metric": False
-        }  # fmt: skip
-
-
-def test_merged_keeps_init_args_for_the_same_class_and_replaces_another_class() -> None:
-    base = {"a": {"class_path": "X", "init_args": {"p": 1, "q": 2}}, "lst": [1, 2], "k": 1}
-    same = merged(base, {"a": {"class_path": "X", "init_args": {"q": 3}}, "lst": [5]})
-    assert same == {"a": {"class_path": "X", "init_args": {"p": 1, "q": 3}}, "lst": [5], "k": 1}
-    other = merged(base, {"a": {"class_path": "Y", "init_args": {"r": 4}}})
-    assert other["a"] == {"class_path": "Y", "init_args": {"r": 4}}
-    assert base["a"]["init_args"] == {"p": 1, "q": 2}  # the base is not changed
+        assert resolved["model"]["init_args"]["backbone"]["init_args"]["widths"] == [64, 256, 256]
+        assert resolved["trainer"]["logger"]["init_args"]["name"] == "cifar10_fast_cpu_15min"

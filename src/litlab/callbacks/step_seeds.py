@@ -67,7 +67,7 @@ class StepSeeds(L.Callback):
             return
         seed = self._derive(kind, position)
         # Not torch.manual_seed: where CUDA has not started (a CPU run) it queues lazy seeding calls for
-        # CUDA and other accelerators, each recording a stack trace: ~0.3 ms per training step.
+        # CUDA and other accelerators, each recording a stack trace, on every step.
         torch.default_generator.manual_seed(seed)
         if torch.cuda.is_initialized():
             torch.cuda.manual_seed_all(seed)

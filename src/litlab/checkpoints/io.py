@@ -79,7 +79,7 @@ def write_atomically(obj: Any, target: Path) -> None:
 
 
 def describe_load_error(path: str | Path, error: BaseException) -> str:
-    if isinstance(error, pickle.UnpicklingError) and "weights_only" in str(error):
+    if isinstance(error, pickle.UnpicklingError) and "Unsupported global" in str(error):  # not for garbage bytes
         return (
             f"checkpoint {path} holds Python objects that a weights-only load refuses to run. Load it only if "
             "you trust where it came from, with `--weights_only false`."

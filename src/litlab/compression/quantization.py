@@ -5,7 +5,7 @@ calibration data is needed. Conv layers stay float: dynamic quantization has no 
 
 It uses `torch.ao.quantization.quantize_dynamic`. torch 2.14 marks `torch.ao.quantization` deprecated in
 favour of torchao, but torchao's `Int8DynamicActivationInt8WeightConfig` has no fast eager CPU kernel
-(measured about 75x slower than float on the demo MLP without torch.compile), while `quantize_dynamic` runs
+(far slower than float on the demo MLP without torch.compile; see benchmarks/RESULTS.md), while `quantize_dynamic` runs
 the fbgemm/x86 int8 kernels shipped with torch: no extra dependency, works offline, about float speed on the
 demo MLP (too small for int8 matmuls to pay off) and a quarter of the weight bytes.
 """

@@ -129,7 +129,7 @@ def decode_images(
     if not paths:
         raise LitlabError("no images to decode")
     with warnings.catch_warnings():
-        # torchvision 0.29 deprecates its decoders in favour of torchcodec; they still work and are 2x Pillow.
+        # torchvision 0.29 deprecates its decoders in favour of torchcodec; they still work and beat Pillow.
         warnings.filterwarnings("ignore", message=".*decoding and encoding capabilities", category=DeprecationWarning)
         resize = size is not None
         size = size or tuple(_decode_one(paths[0], grayscale).shape[-2:])

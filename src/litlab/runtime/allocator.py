@@ -2,15 +2,13 @@
 
 By default glibc serves large blocks with mmap and returns them with munmap when they are freed, and
 adjusts that threshold as the program runs. A CPU training step frees and re-allocates its activations
-every step, so each step faults in (and the kernel zeroes) fresh pages: ~35,000-60,000 minor page faults
-per step for the SimpleCNN at batch 256, a quarter to a third of the step, and a count that depends on the
-heap's history, so two identical loops in one process can differ by 20%. Fixed thresholds keep the
-memory in the heap for reuse (about 4,000 faults per step), making CPU timings both faster and comparable.
+every step, so each step faults in (and the kernel zeroes) fresh pages, a count that depends on the heap's
+history, so two identical loops in one process can differ noticeably. Fixed thresholds keep the memory in
+the heap for reuse, making CPU timings both faster and comparable (benchmarks/RESULTS.md has the figures).
 The catch: memory freed at the top of the heap is not given back to the system until the process ends.
 
-The `litlab` command applies it at start-up (set LITLAB_MALLOC=default to leave glibc alone); on the fast
-CIFAR-10 recipe on a 2-core CPU it took a step from 0.49 s to 0.37 s and the system time from 17 s to 2 s
-over 40 steps. The benchmarks apply it to every variant alike.
+The `litlab` command applies it at start-up (set LITLAB_MALLOC=default to leave glibc alone). The benchmarks
+apply it to every variant alike.
 """
 
 import ctypes

@@ -1,9 +1,8 @@
 """bfloat16 on the CPU: fast where the CPU computes it natively, slow where it has to be emulated.
 
 With native bf16 dot products (AVX512-BF16, as on AMD Zen 4 and Intel Cooper Lake or newer, or Intel AMX),
-oneDNN runs `precision: bf16-mixed` convolutions about 1.5x faster than float32: on a 2-core AMD EPYC
-(Zen 4) the CPU fast recipe's 32x32 step went from 231 to 157 ms (AirbenchNet 24/96/96, batch 256,
-channels_last). Without them, bf16 is emulated with conversions around float32 arithmetic; OpenVINO's bf16
+oneDNN runs `precision: bf16-mixed` convolutions faster than float32 (benchmarks/RESULTS.md has the CPU
+fast recipe's step times). Without them, bf16 is emulated with conversions around float32 arithmetic; OpenVINO's bf16
 guide calls that a significant slowdown against float32. litlab has not timed it, so the CLI only warns when a
 CPU run asks for bf16 on an x86 CPU that lacks the instructions. Other CPUs (e.g. ARM) are not judged.
 """

@@ -2,30 +2,25 @@
 
 A `Workload` names a shipped config (whose optimizer and scheduler all variants use), a backbone that
 replaces the config's, and the synthetic batches, pre-generated from a seed so that every variant trains
-on the very same tensors.
+on the very same tensors. The config's task is built by `litlab`'s own CLI (`build_cli`), so every class
+is instantiated exactly as `litlab fit` instantiates it.
 """
 
 import functools
-import importlib
+import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from torch import nn
+
+from litlab.command.cli import build_cli
+from litlab.tasks.base import SupervisedTask
 
 Batches = Sequence[tuple[torch.Tensor, torch.Tensor]]
 Clock = Callable[[], float]  # time.perf_counter (wall) or time.process_time (CPU time of this process)
-
-
-def _factory(spec: dict[str, Any] | None) -> Callable[..., Any] | None:
-    """`{"class_path": "torch.optim.AdamW", "init_args": {...}}` -> partial(AdamW, ...), as LightningCLI builds it."""
-    if spec is None:
-        return None
-    module, name = spec["class_path"].rsplit(".", 1)
-    return functools.partial(getattr(importlib.import_module(module), name), **spec.get("init_args", {}))
 
 
 @dataclass(frozen=True)
@@ -51,11 +46,20 @@ class Workload:
     steps: int
     epochs: int = 2
     seed: int = 42
-    task_args: dict[str, Any] = field(init=False)
 
-    def __post_init__(self) -> None:
-        config = yaml.safe_load(Path(self.config).read_text())
-        object.__setattr__(self, "task_args", config["model"]["init_args"])
+    def cli_args(self) -> list[str]:
+        """`litlab` arguments for this workload: its config with the backbone, the data's shape and the seed set."""
+        return [
+            "--config", str(self.config),
+            "--seed_everything", str(self.seed),
+            "--model.init_args.backbone", json.dumps(self.backbone),
+            "--data.init_args.input_shape", json.dumps(list(self.input_shape)),
+            "--data.init_args.num_classes", str(self.num_classes),
+        ]  # fmt: skip
+
+    def task(self) -> SupervisedTask:
+        """The config's task as `litlab` builds it; seeded, so every call starts from the same weights."""
+        return build_cli([*self.cli_args(), "--trainer.logger", "false"], run=False).model
 
     def batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         generator = torch.Generator().manual_seed(self.seed)
@@ -68,14 +72,18 @@ class Workload:
         ]
 
     def backbone_model(self) -> nn.Module:
-        torch.manual_seed(self.seed)
-        return _factory(self.backbone)(self.input_shape, self.num_classes)
+        return self.task().backbone
+
+    @functools.cached_property
+    def _factories(self) -> tuple[Callable[..., torch.optim.Optimizer], Callable[..., Any] | None]:
+        task = self.task()
+        return task.optimizer_factory, task.scheduler_factory
 
     def optimizer(self) -> Callable[..., torch.optim.Optimizer]:
-        return _factory(self.task_args.get("optimizer")) or torch.optim.Adam
+        return self._factories[0]
 
     def scheduler(self) -> Callable[..., Any] | None:
-        return _factory(self.task_args.get("scheduler"))
+        return self._factories[1]
 
     @property
     def total_steps(self) -> int:

@@ -2,8 +2,8 @@
 
 Why not the child's `ru_maxrss` (from `getrusage(RUSAGE_CHILDREN)` or `os.wait4`): Linux carries the
 parent's peak RSS across fork + exec into the child's `ru_maxrss`, so a child started by a parent that has
-torch imported reports at least the parent's size (measured here: a 14 MB child of a 1.5 GB parent reported
-1.5 GB). The child's `VmHWM` (/proc/self/status) belongs to its own address space only, and writing `5` to
+torch imported reports at least the parent's size (tests/test_benchmarks.py shows it). The child's `VmHWM`
+(/proc/self/status) belongs to its own address space only, and writing `5` to
 /proc/self/clear_refs resets it, which splits the run into phases: set-up (imports, data generation) and
 training. Elsewhere than Linux the child falls back to its `ru_maxrss`, without the split.
 
@@ -18,6 +18,7 @@ folder such as the CIFAR-10 JPEG copy, read through the memory path. The child p
 import argparse
 import contextlib
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -28,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 VARIANTS = ("imports", "data", "hand", "litlab", "litlab_val", "fast_cpu")
-CONFIGS = Path(__file__).resolve().parents[3] / "configs"
-CONFIG = CONFIGS / "synthetic_mlp.yaml"
-FAST_CPU_CONFIG = "cifar10_fast_cpu.yaml"  # under CONFIGS
+CONFIG = "synthetic_mlp.yaml"  # under the `configs` folder given to `measure`
+FAST_CPU_CONFIG = "cifar10_fast_cpu.yaml"
 STATUS, CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
 
 
@@ -57,16 +57,21 @@ def measure(
     threads: int,
     accelerator: str,
     image_root: str | Path | None = None,
+    *,
+    configs: Path,
 ) -> MemoryRun:
-    """Run one variant in a child process and return its peak memory (`fast_cpu` needs `image_root`; it takes
-    its batch size from its config)."""
+    """Run one variant in a child process and return its peak memory. `configs` is the folder of the shipped
+    configs; `fast_cpu` needs `image_root` and takes its batch size from its config."""
     if variant == "fast_cpu" and image_root is None:
         raise ValueError("the fast_cpu variant trains on an image folder: pass image_root")
-    command = [sys.executable, "-m", "litlab.benchmarks.memory", variant, f"--samples={samples}", f"--steps={steps}"]
+    command = [sys.executable, "-m", "benchmarks.memory", variant, f"--samples={samples}", f"--steps={steps}"]
     command += [f"--batch-size={batch_size}", f"--threads={threads}", f"--accelerator={accelerator}"]
-    command += [f"--image-root={image_root}"] if image_root is not None else []
+    command += [f"--configs={configs}"] + ([f"--image-root={image_root}"] if image_root is not None else [])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))}  # finds benchmarks/ as we did
     start = time.perf_counter()
-    child = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+    child = subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False, env=env
+    )  # fmt: skip
     if child.returncode != 0:
         raise RuntimeError(f"memory benchmark child {variant!r} exited with {child.returncode}: {command}")
     report = json.loads(child.stdout.strip().splitlines()[-1])
@@ -113,8 +118,8 @@ def _child(args: argparse.Namespace, phases: _Phases) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from litlab.benchmarks import loops
-    from litlab.benchmarks.workload import Workload
+    from benchmarks import loops
+    from benchmarks.workload import Workload
     from litlab.data import SyntheticClassificationData
 
     if args.variant == "imports":
@@ -124,7 +129,7 @@ def _child(args: argparse.Namespace, phases: _Phases) -> None:
             _fit_with_phases(_fast_cpu_config(args, logdir), phases)
         return
     backbone = {"class_path": "litlab.models.SimpleCNN", "init_args": {}}
-    workload = Workload(CONFIG, backbone, (3, 32, 32), 10, args.batch_size, args.steps, epochs=1)
+    workload = Workload(args.configs / CONFIG, backbone, (3, 32, 32), 10, args.batch_size, args.steps, epochs=1)
     sizes = [args.samples, args.samples // 25, args.samples // 25]
     if args.variant in ("data", "hand"):
         data = SyntheticClassificationData(10, workload.input_shape, sizes, batch_size=args.batch_size)
@@ -145,13 +150,22 @@ def _child(args: argparse.Namespace, phases: _Phases) -> None:
 
 
 def _fast_cpu_config(args: argparse.Namespace, logdir: str) -> dict[str, Any]:
-    """The shipped CPU fast recipe on the image folder `args.image_root`, one epoch of <= `args.steps` steps."""
-    from litlab.benchmarks.config_stack import on_image_folder, stacked
+    """The shipped CPU fast recipe on the image folder `args.image_root`, one epoch of <= `args.steps` steps,
+    as `litlab`'s parser resolves it (the data's loader settings carry over to the image folder)."""
+    from litlab.command.cli import resolved_config
 
-    config = on_image_folder(stacked(CONFIGS, [FAST_CPU_CONFIG]), args.image_root, loader="memory")
-    config["trainer"]["logger"]["init_args"]["save_dir"] = logdir
-    config["trainer"].update(max_epochs=1, limit_train_batches=args.steps)  # the config's accelerator: the CPU
-    return config
+    return resolved_config(
+        [
+            "--config", str(args.configs / FAST_CPU_CONFIG),
+            "--data", "litlab.data.ImageFolderDataModule",
+            "--data.init_args.root", str(args.image_root),
+            "--data.init_args.loader", "memory",
+            "--trainer.logger.init_args.save_dir", logdir,
+            "--trainer.max_epochs", "1",  # the config's accelerator: the CPU
+            "--trainer.limit_train_batches", str(args.steps),
+        ],
+        run=False,
+    )  # fmt: skip
 
 
 def _fit_with_phases(config: dict[str, Any], phases: _Phases) -> None:
@@ -180,6 +194,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--accelerator", default="auto")
     parser.add_argument("--image-root", help="image folder of the fast_cpu variant")
+    parser.add_argument("--configs", type=Path, required=True, help="folder of the shipped configs")
     args = parser.parse_args()
     phases = _Phases()
     _child(args, phases)

@@ -8,11 +8,10 @@
   input shape and the epoch count replaced, and validation switched off.
 
 All take the same pre-generated batches (no DataLoader, so data loading is not part of the
-comparison) and the optimizer and scheduler of the config (see `litlab.benchmarks.workload`), and return
+comparison) and the optimizer and scheduler of the config (see `benchmarks.workload`), and return
 the time of each epoch, by wall clock unless another clock is given.
 """
 
-import copy
 import itertools
 import tempfile
 import time
@@ -26,7 +25,7 @@ import torch.nn.functional as F
 from lightning.pytorch.cli import LightningCLI
 from torch import nn
 
-from litlab.benchmarks.workload import Batches, Clock, Replay, Workload
+from benchmarks.workload import Batches, Clock, Replay, Workload
 from litlab.command.cli import build_cli, resolved_config
 from litlab.tasks import optim
 
@@ -165,17 +164,18 @@ def without_callbacks(config: dict[str, Any]) -> None:
 
 
 def litlab_config(workload: Workload, logdir: str | Path, accelerator: str = "cpu") -> dict[str, Any]:
-    """The workload's YAML config with its backbone, shapes and epochs swapped in and validation off."""
-    config = resolved_config(["--config", str(workload.config)], run=False)
-    trainer = config["trainer"]
-    trainer.update(accelerator=accelerator, devices=1, max_epochs=workload.epochs, limit_val_batches=0)
-    logger = trainer.get("logger")
-    if isinstance(logger, dict):
-        logger.setdefault("init_args", {})["save_dir"] = str(logdir)
-    config["model"]["init_args"]["backbone"] = copy.deepcopy(workload.backbone)
-    data_args = config["data"].setdefault("init_args", {})
-    data_args.update(input_shape=list(workload.input_shape), num_classes=workload.num_classes)
-    return config
+    """The workload's config as `litlab`'s parser resolves it, with its epochs and logging folder, validation off."""
+    return resolved_config(
+        [
+            *workload.cli_args(),
+            "--trainer.accelerator", accelerator,
+            "--trainer.devices", "1",
+            "--trainer.max_epochs", str(workload.epochs),
+            "--trainer.limit_val_batches", "0",
+            "--trainer.logger.init_args.save_dir", str(logdir),
+        ],
+        run=False,
+    )  # fmt: skip
 
 
 def build_litlab(
