@@ -5,8 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from cifar_fake import fake_cifar10  # noqa: F401 - registers the fixture for every test module
+from cifar_fake import PER_BATCH, TEST_SIZE, fake_cifar10  # noqa: F401 - fake_cifar10: a fixture for every module
+from litlab.command.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
@@ -116,3 +118,26 @@ def oracle_regression(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
         "r2": float(np.mean(1 - residual / total)),
         "loss": float(((pred - target) ** 2).mean()),
     }
+
+
+def fit_and_test(logs: Path, epochs: int = 2) -> tuple[Path, Path]:
+    """`litlab fit` on small synthetic images (which tests its best checkpoint), then `litlab test` of its last
+    checkpoint, as a user runs them; both tests log into the fit run."""
+    main(["fit", *fast_synthetic_args(logs, epochs), "--data.init_args.input_shape", "[3, 8, 8]"])
+    fit_dir = max((logs / "synthetic_mlp").glob("version_*"), key=lambda p: int(p.name.split("_")[1]))
+    main(["test", "--config", str(fit_dir / "config.yaml"), "--ckpt_path", str(fit_dir / "checkpoints" / "last.ckpt")])
+    assert [p.name for p in fit_dir.parent.iterdir()] == [fit_dir.name]  # the test logged into the fit run
+    return fit_dir, fit_dir
+
+
+def accumulator(run: Path) -> EventAccumulator:
+    events = EventAccumulator(str(run), size_guidance={"scalars": 0, "images": 0, "tensors": 0, "histograms": 0})
+    events.Reload()
+    return events
+
+
+def table(markdown: str) -> list[dict[str, str]]:
+    """The rows of the first markdown table in `markdown`, as {header: cell} dicts."""
+    lines = [line for line in markdown.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)) for line in lines[2:]]

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import pytest
 
-from test_dashboards import accumulator, fit_and_test
+from conftest import accumulator, fit_and_test
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

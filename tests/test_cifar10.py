@@ -6,8 +6,7 @@ import pytest
 import torch
 from torchvision.datasets import CIFAR10
 
-from cifar_fake import PER_BATCH, TEST_SIZE
-from conftest import CONFIGS
+from conftest import CONFIGS, PER_BATCH, TEST_SIZE
 from litlab.command.cli import build_cli
 from litlab.command.errors import DatasetNotFoundError
 from litlab.data import CIFAR10DataModule

@@ -18,33 +18,15 @@ from tensorboard.plugins import base_plugin
 from tensorboard.plugins.hparams import api_pb2, backend_context, list_session_groups, metadata
 from tensorboard.util import tensor_util
 
-from conftest import fast_synthetic_args
+from conftest import accumulator, fit_and_test, table
 from litlab import callbacks
-from litlab.command.cli import main
 from litlab.data import SyntheticClassificationData
 from litlab.models import MLP
 from litlab.reporting import write_report
 from litlab.tasks import ClassificationTask
-from test_report import table
 
 NUM_CLASSES, TRAIN, TEST = 10, 512, 256
 CLASSES = [f"class_{i}" for i in range(NUM_CLASSES)]
-
-
-def fit_and_test(logs: Path, epochs: int = 2) -> tuple[Path, Path]:
-    """`litlab fit` on small synthetic images (which tests its best checkpoint), then `litlab test` of its last
-    checkpoint, as a user runs them; both tests log into the fit run."""
-    main(["fit", *fast_synthetic_args(logs, epochs), "--data.init_args.input_shape", "[3, 8, 8]"])
-    fit_dir = max((logs / "synthetic_mlp").glob("version_*"), key=lambda p: int(p.name.split("_")[1]))
-    main(["test", "--config", str(fit_dir / "config.yaml"), "--ckpt_path", str(fit_dir / "checkpoints" / "last.ckpt")])
-    assert [p.name for p in fit_dir.parent.iterdir()] == [fit_dir.name]  # the test logged into the fit run
-    return fit_dir, fit_dir
-
-
-def accumulator(run: Path) -> EventAccumulator:
-    events = EventAccumulator(str(run), size_guidance={"scalars": 0, "images": 0, "tensors": 0, "histograms": 0})
-    events.Reload()
-    return events
 
 
 def last(events: EventAccumulator, tag: str) -> float:

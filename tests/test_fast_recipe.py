@@ -12,7 +12,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cifar_fake import fake_cifar10  # noqa: F401 - fixture
 from conftest import CONFIGS, REPO
 from litlab.callbacks import Lookahead, WhiteningInit
 from litlab.command.cli import build_cli

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "litlab"
+TESTS = Path(__file__).resolve().parent
 
 
 def module_name(path: Path) -> str:
@@ -58,3 +59,11 @@ def test_no_import_cycle() -> None:
 
     for name in sorted(graph):
         visit(name, [])
+
+
+def test_test_modules_share_helpers_through_conftest_only() -> None:
+    for path in TESTS.glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not [n for n in names if n.startswith("test_")], f"{path.name} imports a test module"

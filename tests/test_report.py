@@ -18,7 +18,7 @@ from PIL import Image
 from tensorboard.plugins.hparams import api_pb2
 from torch.utils.tensorboard import SummaryWriter
 
-from conftest import CONFIGS, REPO
+from conftest import CONFIGS, REPO, table
 from litlab.callbacks.hparams import session_end_summary
 from litlab.reporting import NoRunsFound, find_runs, write_report
 
@@ -80,12 +80,6 @@ def logs(tmp_path: Path) -> Path:
     (logs / "mlp" / "version_4" / "config.yaml").write_text((logs / "mlp" / "version_0" / "config.yaml").read_text())
     (logs / "scratch").mkdir()
     return logs
-
-
-def table(markdown: str) -> list[dict[str, str]]:
-    lines = [line for line in markdown.splitlines() if line.startswith("|")]
-    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
-    return [dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)) for line in lines[2:]]
 
 
 def test_report_rows(logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,7 @@ class LitlabDataModule(L.LightningDataModule):
     test_set: Dataset
 
     def __init__(
-        self, batch_size: int = 128, num_workers: int = 0, pin_memory: bool = False, persistent_workers: bool = False
+        self, *, batch_size: int = 128, num_workers: int = 0, pin_memory: bool = False, persistent_workers: bool = False
     ) -> None:
         super().__init__()
         self.batch_size = batch_size

@@ -14,7 +14,7 @@ from typing import Literal
 from urllib.error import URLError
 
 import torch
-from torch.utils.data import Subset
+from torch.utils.data import Dataset, Subset
 from torchvision import datasets
 from torchvision.transforms import v2
 
@@ -77,8 +77,10 @@ class CIFAR10DataModule(ImageDataModule):
         channels_last: bool = False,
     ) -> None:
         super().__init__(
-            loader, augment, augmentation, channels_last, seed, batch_size, num_workers, pin_memory, persistent_workers
-        )
+            loader=loader, augment=augment, augmentation=augmentation, channels_last=channels_last, seed=seed,
+            batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
+            persistent_workers=persistent_workers,
+        )  # fmt: skip
         self.save_hyperparameters()
         self.data_dir = Path(data_dir)
         self.val_size = val_size
@@ -108,27 +110,33 @@ class CIFAR10DataModule(ImageDataModule):
             [v2.ToImage(), *augment, v2.ToDtype(torch.float32, scale=True), v2.Normalize(self.mean, self.std)]
         )
 
-    def setup(self, stage: str | None = None) -> None:
-        if stage in ("fit", "validate", None):
-            memory = self.loader == "memory"
-            train_full = datasets.CIFAR10(
-                self.data_dir, train=True, transform=None if memory else self.transforms(True)
-            )
-            order = torch.randperm(len(train_full), generator=torch.Generator().manual_seed(self.seed))
-            train_part, val_part = order[self.val_size :], order[: self.val_size]
-            if memory:
-                images, labels = _as_tensors(train_full)
-                self.train_set = self.memory_split(images.index_select(0, train_part), labels[train_part])
-                self.val_set = self.memory_split(images.index_select(0, val_part), labels[val_part])
-            else:
-                eval_full = datasets.CIFAR10(self.data_dir, train=True, transform=self.transforms(train=False))
-                self.train_set = Subset(train_full, train_part.tolist())
-                self.val_set = Subset(eval_full, val_part.tolist())
-        if stage in ("test", "predict", None):
-            if self.loader == "memory":
-                self.test_set = self.memory_split(*_as_tensors(datasets.CIFAR10(self.data_dir, train=False)))
-            else:
-                self.test_set = datasets.CIFAR10(self.data_dir, train=False, transform=self.transforms(train=False))
+    def _train_and_val_parts(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Indices of the seeded train/val split of the official training set."""
+        order = torch.randperm(size, generator=torch.Generator().manual_seed(self.seed))
+        return order[self.val_size :], order[: self.val_size]
+
+    def memory_splits(self, fit: bool, test: bool) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        splits = {}
+        if fit:
+            images, labels = _as_tensors(datasets.CIFAR10(self.data_dir, train=True))
+            train_part, val_part = self._train_and_val_parts(len(labels))
+            splits["train"] = (images.index_select(0, train_part), labels[train_part])
+            splits["val"] = (images.index_select(0, val_part), labels[val_part])
+        if test:
+            splits["test"] = _as_tensors(datasets.CIFAR10(self.data_dir, train=False))
+        return splits
+
+    def torchvision_splits(self, fit: bool, test: bool) -> dict[str, Dataset]:
+        splits: dict[str, Dataset] = {}
+        if fit:
+            train_full = datasets.CIFAR10(self.data_dir, train=True, transform=self.transforms(True))
+            eval_full = datasets.CIFAR10(self.data_dir, train=True, transform=self.transforms(train=False))
+            train_part, val_part = self._train_and_val_parts(len(train_full))
+            splits["train"] = Subset(train_full, train_part.tolist())
+            splits["val"] = Subset(eval_full, val_part.tolist())
+        if test:
+            splits["test"] = datasets.CIFAR10(self.data_dir, train=False, transform=self.transforms(train=False))
+        return splits
 
 
 def _as_tensors(split: datasets.CIFAR10) -> tuple[torch.Tensor, torch.Tensor]:

@@ -35,8 +35,9 @@ class ImageTensors(Dataset):
 
 
 class ImageDataModule(LitlabDataModule):
-    """Subclasses set `mean` and `std` ([0, 1] scale) and fill the three splits in `setup()`: `ImageTensors` on
-    the memory path (see `memory_split()`), torchvision datasets on the other.
+    """Subclasses set `mean` and `std` ([0, 1] scale) and say what each split holds on each path:
+    `memory_splits` as uint8 image and label tensors, `torchvision_splits` as torchvision datasets. `setup`
+    picks the path (`loader`) and fills `train_set`, `val_set` and `test_set` for the stage.
 
     The memory path builds its loaders for the attached Trainer: on its root device, sharded by its global
     rank and world size.
@@ -47,6 +48,7 @@ class ImageDataModule(LitlabDataModule):
 
     def __init__(
         self,
+        *,
         loader: str,
         augment: bool,
         augmentation: BatchAugment | None,
@@ -57,12 +59,31 @@ class ImageDataModule(LitlabDataModule):
         pin_memory: bool,
         persistent_workers: bool,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers)
+        super().__init__(
+            batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory, persistent_workers=persistent_workers
+        )
         self.loader = loader
         self.augment = augment
         self.augmentation = augmentation if augmentation is not None else BatchAugment()
         self.channels_last = channels_last
         self.seed = seed
+
+    def memory_splits(self, fit: bool, test: bool) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """(N, C, H, W) uint8 images and (N,) labels of "train" and "val" (when `fit`) and "test" (when `test`)."""
+        raise NotImplementedError
+
+    def torchvision_splits(self, fit: bool, test: bool) -> dict[str, Dataset]:
+        """The same splits as datasets that decode and transform each image (train with augmentation)."""
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        fit, test = stage in ("fit", "validate", None), stage in ("test", "predict", None)
+        if self.loader == "memory":
+            splits = {name: self.memory_split(*tensors) for name, tensors in self.memory_splits(fit, test).items()}
+        else:
+            splits = self.torchvision_splits(fit, test)
+        for name, split in splits.items():
+            setattr(self, f"{name}_set", split)
 
     def memory_split(self, images: torch.Tensor, labels: torch.Tensor) -> ImageTensors:
         return ImageTensors(images, labels, self.mean, self.std)

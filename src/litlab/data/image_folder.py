@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from torch.utils.data import Subset
+from torch.utils.data import Dataset, Subset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
@@ -71,8 +71,10 @@ class ImageFolderDataModule(ImageDataModule):
         persistent_workers: bool = True,
     ) -> None:
         super().__init__(
-            loader, augment, augmentation, channels_last, seed, batch_size, num_workers, pin_memory, persistent_workers
-        )
+            loader=loader, augment=augment, augmentation=augmentation, channels_last=channels_last, seed=seed,
+            batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
+            persistent_workers=persistent_workers,
+        )  # fmt: skip
         self.save_hyperparameters()
         self.root = Path(root)
         self.class_names, self.samples = scan(self.root)
@@ -148,31 +150,37 @@ class ImageFolderDataModule(ImageDataModule):
         self.mean, self.std = tuple(stats["mean"].tolist()), tuple(stats["std"].tolist())
 
     def setup(self, stage: str | None = None) -> None:
-        train_part, val_part = self._split()
-        if self.mean is None or self.std is None:
-            self._measure_stats(train_part)
-        if stage in ("fit", "validate", None):
-            if self.loader == "memory":
-                images, labels = self._load("train")
-                self.train_set = self.memory_split(images.index_select(0, train_part), labels[train_part])
-                has_val = "val" in self.samples
-                val = self._load("val") if has_val else (images.index_select(0, val_part), labels[val_part])
-                self.val_set = self.memory_split(*val)
-            else:
-                self.train_set = Subset(self._folder("train", True), train_part.tolist())
-                self.val_set = (
-                    self._folder("val") if "val" in self.samples else Subset(self._folder("train"), val_part.tolist())
-                )
-        if stage in ("test", "predict", None) and "test" in self.samples:
-            if self.loader == "memory":
-                self.test_set = self.memory_split(*self._load("test"))
-            else:
-                self.test_set = self._folder("test")
-        elif stage in ("test", "predict"):
+        if stage in ("test", "predict") and "test" not in self.samples:
             raise LitlabError(
                 f"{self.root} has no test/ folder to {stage} on. Add test/<class>/ images next to train/."
             )
+        if self.mean is None or self.std is None:
+            self._measure_stats(self._split()[0])
+        super().setup(stage)
         self._decoded.clear()  # the splits now hold what they need; drop the full decoded copies
+
+    def memory_splits(self, fit: bool, test: bool) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        splits = {}
+        if fit:
+            train_part, val_part = self._split()
+            images, labels = self._load("train")
+            splits["train"] = (images.index_select(0, train_part), labels[train_part])
+            has_val = "val" in self.samples
+            splits["val"] = self._load("val") if has_val else (images.index_select(0, val_part), labels[val_part])
+        if test and "test" in self.samples:
+            splits["test"] = self._load("test")
+        return splits
+
+    def torchvision_splits(self, fit: bool, test: bool) -> dict[str, Dataset]:
+        splits: dict[str, Dataset] = {}
+        if fit:
+            train_part, val_part = self._split()
+            splits["train"] = Subset(self._folder("train", True), train_part.tolist())
+            has_val = "val" in self.samples
+            splits["val"] = self._folder("val") if has_val else Subset(self._folder("train"), val_part.tolist())
+        if test and "test" in self.samples:
+            splits["test"] = self._folder("test")
+        return splits
 
     def _folder(self, split: str, train: bool = False) -> ImageFolder:
         load = partial(image_cache.open_image, grayscale=self.grayscale)

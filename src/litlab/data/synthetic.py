@@ -6,26 +6,48 @@ linear map of the inputs passed through tanh, plus noise.
 """
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch.utils.data import TensorDataset
 
 from litlab.data.base import LitlabDataModule
 
-SampleMaker = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+
+class SyntheticData(LitlabDataModule):
+    """What both synthetic data modules share: three splits drawn by `_make(size, generator)`, one generator per
+    split seeded from `seed`, so each split is reproducible on its own. Subclasses draw the samples."""
+
+    def __init__(
+        self,
+        *,
+        sizes: Sequence[int],
+        noise: float,
+        seed: int,
+        batch_size: int,
+        num_workers: int,
+        pin_memory: bool,
+        persistent_workers: bool,
+    ) -> None:
+        super().__init__(
+            batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory, persistent_workers=persistent_workers
+        )
+        self.noise = noise
+        self.sizes = tuple(sizes)
+        self.seed = seed
+
+    def _make(self, size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        sets = []
+        for offset, size in enumerate(self.sizes, start=1):
+            generator = torch.Generator().manual_seed(self.seed + offset)
+            sets.append(TensorDataset(*self._make(size, generator)))
+        self.train_set, self.val_set, self.test_set = sets
 
 
-def _splits(make: SampleMaker, sizes: Sequence[int], seed: int) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
-    """One generator per split, seeded from `seed`, so each split is reproducible on its own."""
-    sets = []
-    for offset, size in enumerate(sizes, start=1):
-        generator = torch.Generator().manual_seed(seed + offset)
-        sets.append(TensorDataset(*make(size, generator)))
-    return tuple(sets)
-
-
-class SyntheticClassificationData(LitlabDataModule):
+class SyntheticClassificationData(SyntheticData):
     """Class prototypes plus noise. `input_shape` may be image-like (3, 32, 32) or a vector (64,).
 
     Args:
@@ -48,26 +70,23 @@ class SyntheticClassificationData(LitlabDataModule):
         pin_memory: bool = False,
         persistent_workers: bool = False,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers)
+        super().__init__(
+            sizes=sizes, noise=noise, seed=seed, batch_size=batch_size, num_workers=num_workers,
+            pin_memory=pin_memory, persistent_workers=persistent_workers,
+        )  # fmt: skip
         self.save_hyperparameters()
         self.num_classes = num_classes
         self.input_shape = self.hparams.input_shape  # the very value logged, so the task's copy matches
         self.class_names = [f"class_{i}" for i in range(num_classes)]
         self.prototypes = torch.randn(num_classes, *self.input_shape, generator=torch.Generator().manual_seed(seed))
-        self.noise = noise
-        self.sizes = tuple(sizes)
-        self.seed = seed
 
     def _make(self, size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         labels = torch.randint(self.num_classes, (size,), generator=generator)
         x = self.prototypes[labels] + self.noise * torch.randn(size, *self.input_shape, generator=generator)
         return x, labels
 
-    def setup(self, stage: str | None = None) -> None:
-        self.train_set, self.val_set, self.test_set = _splits(self._make, self.sizes, self.seed)
 
-
-class SyntheticRegressionData(LitlabDataModule):
+class SyntheticRegressionData(SyntheticData):
     """y = tanh(x W) + noise with a fixed random W, x ~ N(0, 1).
 
     Args:
@@ -90,16 +109,16 @@ class SyntheticRegressionData(LitlabDataModule):
         pin_memory: bool = False,
         persistent_workers: bool = False,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers)
+        super().__init__(
+            sizes=sizes, noise=noise, seed=seed, batch_size=batch_size, num_workers=num_workers,
+            pin_memory=pin_memory, persistent_workers=persistent_workers,
+        )  # fmt: skip
         self.save_hyperparameters()
         self.num_outputs = num_outputs
         self.input_shape = self.hparams.input_shape  # the very value logged, so the task's copy matches
         features = math.prod(self.input_shape)
         generator = torch.Generator().manual_seed(seed)
         self.weight = torch.randn(features, num_outputs, generator=generator) / features**0.5
-        self.noise = noise
-        self.sizes = tuple(sizes)
-        self.seed = seed
 
     def _make(self, size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.randn(size, *self.input_shape, generator=generator)
@@ -107,6 +126,3 @@ class SyntheticRegressionData(LitlabDataModule):
             size, self.num_outputs, generator=generator
         )
         return x, y
-
-    def setup(self, stage: str | None = None) -> None:
-        self.train_set, self.val_set, self.test_set = _splits(self._make, self.sizes, self.seed)
