@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from litlab.cli import main
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import CONFIGS, write_image_folder
+from litlab.command.cli import main
 
 CLASSES = ("ant", "bee", "cat", "dog")
 

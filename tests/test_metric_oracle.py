@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from litlab.cli import main
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import CONFIGS, oracle_classification, oracle_regression
+from litlab.command.cli import main
 from oracle_modules import save_logits
 
 TESTS = Path(__file__).resolve().parent
