@@ -1,10 +1,11 @@
 """The README and docs/ stay true: the README is short, its layout matches the tree, and every command shown
 in a fenced shell block is run here as far as is cheap, so a renamed option, config or target fails a test.
 
-How far each kind of command runs: `litlab ...` through the command's full argument parsing and config
-stacking (`--print_config`, nothing trained: training runs are what the other tests do); `python scripts/x.py`
-through `--help`, and each option it shows must be one the script has; `make <target>` as a dry run
-(`make -n`); `sbatch scripts/slurm.sh` through `bash -n`. A command of no known kind fails the test.
+How far each kind of command runs: `litlab fit|validate|test|predict ...` through the command's full argument
+parsing and config stacking (`--print_config`, nothing trained: training runs are what the other tests do);
+`litlab sweep` and `python scripts/x.py` through `--help`, and each option shown must be one the command has;
+`make <target>` as a dry run (`make -n`); `sbatch scripts/slurm.sh` through `bash -n`. Other programs'
+commands (EXTERNAL) are only shown to the reader. A command of no known kind fails the test.
 """
 
 import re
@@ -22,6 +23,14 @@ DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 FENCE = re.compile(r"```(?:bash|sh|shell)\n(.*?)```", re.DOTALL)
 LAYOUT = re.compile(r"<!-- layout: .*? -->\n```\n(.*?)```", re.DOTALL)
 README_EXAMPLES = re.compile(r"<!-- readme-example: (\S+) -->")
+EXTERNAL = {"createdb", "optuna-dashboard"}  # PostgreSQL's and Optuna's tools, not litlab's: not installed here
+
+
+def options_exist(command: list[str], shown: list[str]) -> None:
+    """Every `--option` of the shown command is one that `command --help` lists."""
+    help_text = subprocess.run([*command, "--help"], capture_output=True, text=True, check=True).stdout
+    for option in (w.split("=")[0] for w in shown if w.startswith("--")):
+        assert option in help_text, f"{' '.join(command)} has no option {option}"
 
 
 def shown_commands() -> list[tuple[str, str]]:
@@ -62,7 +71,10 @@ def test_every_shown_command_runs(doc: str, command: str, monkeypatch: pytest.Mo
         words.pop(0)
     if words[0] == "torchrun":
         words = words[words.index("-m") + 1 :]
-    if words[0] == "litlab":
+    words[0] = words[0].removeprefix(".venv/bin/")
+    if words[:2] == ["litlab", "sweep"]:
+        options_exist([sys.executable, "-m", "litlab", "sweep"], words[2:])
+    elif words[0] == "litlab":
         config = words[words.index("--config") + 1]
         if not (REPO / config).is_file():  # a file the README prints; tests/test_readme_example.py trains it
             assert config in README_EXAMPLES.findall((REPO / "README.md").read_text())
@@ -71,9 +83,7 @@ def test_every_shown_command_runs(doc: str, command: str, monkeypatch: pytest.Mo
         resolved = resolved_config([*words[1:], *print_config])
         assert resolved and "trainer" in resolved, command
     elif words[0] == "python" and words[1].startswith("scripts/"):
-        shown = subprocess.run([sys.executable, words[1], "--help"], capture_output=True, text=True, check=True)
-        for option in (w for w in words[2:] if w.startswith("--")):
-            assert option in shown.stdout, f"{words[1]} has no option {option}"
+        options_exist([sys.executable, words[1]], words[2:])
     elif words[0] == "make":
         if shutil.which("make") is None:
             pytest.skip("make is not installed")
@@ -82,5 +92,7 @@ def test_every_shown_command_runs(doc: str, command: str, monkeypatch: pytest.Mo
         script = next(w for w in words if w.startswith("scripts/"))
         subprocess.run(["bash", "-n", script], check=True)
         assert all((REPO / w).is_file() for w in words if w.startswith("configs/"))
+    elif words[0] in EXTERNAL:
+        pytest.skip(f"{words[0]} is another program's command, shown for the reader")
     else:
         pytest.fail(f"{doc} shows `{command}`, which no test runs: add it to this test or to a script")

@@ -13,49 +13,10 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
-import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import metadata
 
-from conftest import CONFIGS, REPO
-
-# The demo config shrunk like conftest.fast_synthetic_args, as sweep-file overrides (TensorBoard figures off).
-TINY = {
-    "trainer.max_epochs": 3,
-    "model.init_args.scheduler.init_args.T_max": 3,
-    "data.init_args.sizes": [512, 256, 256],
-    "trainer.enable_progress_bar": False,
-    "trainer.enable_model_summary": False,
-    "test_after_fit": False,  # the trials' own test is litlab fit's, tested elsewhere
-    # Only what the checks read: checkpoints, the HParams record, exact seeding; no figure-drawing dashboards.
-    "trainer.callbacks": [
-        {
-            "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
-            "init_args": {"monitor": "val/acc", "mode": "max"},
-        },
-        {"class_path": "litlab.callbacks.HParamsSummary"},
-        {"class_path": "litlab.callbacks.StepSeeds"},
-    ],
-}
-LR = "model.init_args.optimizer.init_args.lr"
-
-
-def sweep_file(folder: Path, name: str = "tiny", **settings: object) -> Path:
-    """A search whose first trial (enqueued, lr 0.01) learns and whose sampled ones (lr <= 1e-6) cannot, so a
-    median pruner with one startup trial prunes them after their first epoch."""
-    content = {
-        "config": str(CONFIGS / "synthetic_mlp.yaml"),
-        "overrides": TINY,
-        "n_trials": 4,
-        "sampler": {"name": "tpe", "seed": 0},
-        "pruner": {"name": "median", "n_startup_trials": 1, "n_warmup_steps": 0},
-        "enqueue": [{LR: 0.01}],
-        "params": {LR: {"type": "float", "low": 1e-7, "high": 1e-6, "log": True}},
-        **settings,
-    }
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(content))
-    return path
+from conftest import CONFIGS, LR, REPO, TINY, sweep_file
 
 
 def litlab(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:

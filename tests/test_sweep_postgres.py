@@ -19,7 +19,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from test_sweep import sweep_file
+from conftest import sweep_file
 
 
 def _binary(name: str) -> str | None:

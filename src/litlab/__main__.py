@@ -1,5 +1,5 @@
 """Allow `python -m litlab ...` as an alias of the `litlab` console script."""
 
-from litlab.command.cli import main
+from litlab.command.entry import main
 
 main()

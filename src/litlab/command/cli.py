@@ -18,6 +18,7 @@ import io
 import os
 import sys
 from argparse import ArgumentError
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -301,18 +302,20 @@ def _run(args: list[str] | None) -> None:
         ) from error
 
 
-def main(args: list[str] | None = None) -> None:
+def run_reporting_errors(command: Callable[[], None]) -> None:
+    """Run `command` as the `litlab` process runs: glibc keeps freed memory (litlab.runtime.allocator), and a
+    LitlabError prints as a short message with exit status 2 (LITLAB_DEBUG=1: the traceback instead)."""
     if os.environ.get("LITLAB_MALLOC") != "default":
-        keep_freed_memory()  # CPU training: no fresh, zeroed pages for every step's activations (see the module)
-    words = sys.argv[1:] if args is None else args
+        keep_freed_memory()  # CPU training: no fresh, zeroed pages for every step's activations
     try:
-        if words[:1] == ["sweep"]:  # `litlab sweep`: Optuna over `litlab fit` runs, not a LightningCLI subcommand
-            from litlab.sweep.command import main as sweep
-
-            return sweep(words[1:])
-        _run(args)
+        command()
     except LitlabError as error:
         if os.environ.get("LITLAB_DEBUG"):
             raise
         print(f"litlab: error: {error}\n(set LITLAB_DEBUG=1 for the full traceback)", file=sys.stderr)
         sys.exit(2)
+
+
+def main(args: list[str] | None = None) -> None:
+    """`litlab fit|validate|test|predict ...` (the console script also routes `litlab sweep`: command.entry)."""
+    run_reporting_errors(lambda: _run(args))

@@ -13,7 +13,7 @@ import argparse
 import importlib.util
 from pathlib import Path
 
-from litlab.errors import ConfigError, LitlabError
+from litlab.command.errors import ConfigError, LitlabError
 from litlab.sweep.spec import DEFAULT_HEARTBEAT_S, SweepSpec, read_sweep_file, seed_sweep
 
 

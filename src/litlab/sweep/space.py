@@ -20,7 +20,7 @@ from typing import Any
 
 import optuna
 
-from litlab.errors import ConfigError
+from litlab.command.errors import ConfigError
 
 Choice = None | bool | int | float | str
 TYPES = ("float", "int", "categorical")

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from litlab.errors import ConfigError
+from litlab.command.errors import ConfigError
 
 KNOWN_KEYS = {"config", "overrides", "metric", "direction", "n_trials", "sampler", "pruner", "enqueue", "params"}
 DEFAULT_HEARTBEAT_S = 10  # Optuna's heartbeat period; a trial silent for twice this long counts as interrupted

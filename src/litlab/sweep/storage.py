@@ -24,7 +24,7 @@ import sqlalchemy.exc
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
-from litlab.errors import ConfigError
+from litlab.command.errors import ConfigError
 
 SQLITE_FILE, JOURNAL_FILE = "study.db", "study.journal"
 MAX_RETRIES = 3  # the same parameters are tried again at most this many times after their process died

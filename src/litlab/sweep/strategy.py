@@ -4,7 +4,7 @@ from typing import Any
 
 import optuna
 
-from litlab.errors import ConfigError
+from litlab.command.errors import ConfigError
 from litlab.sweep.space import Param
 
 SAMPLERS = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}

@@ -18,8 +18,8 @@ import lightning as L
 import optuna
 from optuna_integration import PyTorchLightningPruningCallback
 
-from litlab.cli import build_cli
-from litlab.errors import ConfigError
+from litlab.command.cli import build_cli
+from litlab.command.errors import ConfigError
 from litlab.sweep.space import Param, as_cli_args, suggest_overrides
 from litlab.sweep.spec import SweepSpec
 

@@ -17,7 +17,7 @@ import optuna
 from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 
-from litlab.errors import ConfigError, LitlabError, TrainingDivergedError
+from litlab.command.errors import ConfigError, LitlabError, TrainingDivergedError
 from litlab.sweep.space import parse_space
 from litlab.sweep.spec import SweepSpec
 from litlab.sweep.storage import open_storage, storage_url
