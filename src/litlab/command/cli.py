@@ -25,8 +25,9 @@ from typing import Any
 import torch.distributed
 import yaml
 from jsonargparse import Namespace
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
@@ -35,49 +36,19 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 import litlab.runtime.distributed  # noqa: F401 - registers `strategy: ddp_litlab`
 from litlab.checkpoints.io import AtomicCheckpointIO
 from litlab.checkpoints.match import check_config_matches_data, check_same_model_class, check_weights_fit
+from litlab.command.arguments import kept_init_args, with_run_config
 from litlab.command.config_errors import explain
 from litlab.command.errors import CheckpointError, ConfigError, DistributedJobError, LitlabError
+from litlab.command.input_checks import check_output_folders, check_ranges, check_yaml_syntax, config_files
+from litlab.command.quiet import quiet_lightning, quiet_resume
+from litlab.command.test_after_fit import summary_line, test_after_fit
 from litlab.runs.resume import resolve_last
 from litlab.runtime.allocator import keep_freed_memory
 from litlab.runtime.cpu_precision import warn_if_bf16_is_emulated
 
 # The shared trainer, logger, checkpoints, safety nets and dashboards, loaded before any --config (see the file).
 DEFAULTS = Path(__file__).with_name("defaults.yaml")
-POSITIVE_KEYS = ("lr", "max_lr", "batch_size")  # a value <= 0 for any key with one of these names is an error
 LIGHTNING_CKPT_NAMES = ("best", "hpc", "registry")  # left to Lightning
-
-
-def _check_positive(config: Namespace) -> None:
-    for key, value in config.items():
-        name = key.rsplit(".", 1)[-1]
-        if name in POSITIVE_KEYS and isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
-            raise ConfigError(f"{key} must be greater than 0, got {value}.")
-
-
-def checkpoint_to_test(trainer: Trainer) -> tuple[str | None, str]:
-    """After fitting: the best checkpoint by the first monitored ModelCheckpoint, else the newest `last.ckpt`,
-    else None (the weights in memory); with a sentence saying which."""
-    checkpoints = [c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]
-    for callback in checkpoints:
-        if callback.monitor and callback.best_model_path:
-            score = callback.best_model_score
-            value = f" = {float(score):.4f}" if score is not None else ""
-            return callback.best_model_path, f"the best checkpoint by {callback.monitor}{value}"
-    for callback in checkpoints:
-        if callback.last_model_path or Path(callback.dirpath or "", "last.ckpt").is_file():
-            return callback.last_model_path or str(Path(callback.dirpath, "last.ckpt")), "the last checkpoint"
-    return None, "the weights at the end of training (no checkpoint was saved)"
-
-
-def has_test_split(datamodule: LightningDataModule | None) -> bool:
-    """Whether the data module can test: it says so (`has_test_split`), or it defines a test loader."""
-    if datamodule is None:
-        return False
-    return bool(
-        getattr(
-            datamodule, "has_test_split", type(datamodule).test_dataloader is not LightningDataModule.test_dataloader
-        )
-    )
 
 
 class SaveRunConfig(SaveConfigCallback):
@@ -124,7 +95,11 @@ class LitlabCLI(LightningCLI):
         if subcommand is None:
             return
         config = self.config[subcommand]
-        _check_positive(config)
+        check_ranges(config)
+        check_output_folders(config)
+        words = sys.argv[1:] if args is None else [str(a) for a in args]
+        for note in kept_init_args(words, config):
+            rank_zero_info(note)
         ckpt_path = config.get("ckpt_path")
         if ckpt_path == "last":
             self._resolve_last(subcommand, config)
@@ -183,6 +158,7 @@ class LitlabCLI(LightningCLI):
             return
         check_same_model_class(found.checkpoint, config.model)
         config.ckpt_path = str(found.checkpoint)
+        quiet_resume()
         rank_zero_info(f"Resuming {found.run} from {found.checkpoint.name}")
 
     def after_instantiate_classes(self) -> None:
@@ -198,24 +174,10 @@ class LitlabCLI(LightningCLI):
         check_config_matches_data(config.model, self.datamodule)
 
     def after_fit(self) -> None:
-        """`fit` ends with a test of the best checkpoint, in the same process and run folder (`test_after_fit`)."""
-        trainer = self.trainer
-        if not self.config_init["fit"].get("test_after_fit", True) or trainer.interrupted:
-            return
-        if not has_test_split(self.datamodule):
-            rank_zero_info("No test split in this data; skipping the test after fit.")
-            return
-        ckpt_path, which = checkpoint_to_test(trainer)
-        rank_zero_info(f"Testing {which}: {ckpt_path}" if ckpt_path else f"Testing {which}.")
-        # Testing restores the tested checkpoint's callback states and clears the metrics: keep fit's, so the
-        # trainer still says what training ended with (best and last checkpoint, val/ and train/ metrics).
-        fit_metrics = dict(trainer.callback_metrics)
-        checkpoint_states = [(callback, callback.state_dict()) for callback in trainer.checkpoint_callbacks]
-        trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt_path)
-        for callback, state in checkpoint_states:
-            callback.load_state_dict(state)
-        for name, value in fit_metrics.items():
-            trainer.callback_metrics.setdefault(name, value)
+        """`fit` ends with a test of the best checkpoint in the same run (`test_after_fit`), then one summary line."""
+        if self.config_init["fit"].get("test_after_fit", True) and not self.trainer.interrupted:
+            test_after_fit(self.trainer, self.model, self.datamodule)
+        rank_zero_info(summary_line(self.trainer))
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer_init = self._get(self.config_init, "trainer", default={})
@@ -227,7 +189,15 @@ class LitlabCLI(LightningCLI):
         plugins = plugins if isinstance(plugins, list) else [plugins]
         if not any(isinstance(p, CheckpointIO) for p in plugins):
             kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
-        return super().instantiate_trainer(**kwargs)
+        try:
+            return super().instantiate_trainer(**kwargs)
+        except MisconfigurationException as error:  # no GPU, fewer devices than asked, a strategy that cannot start
+            asked = ", ".join(f"{key}={trainer_init.get(key)}" for key in ("accelerator", "devices", "strategy"))
+            raise ConfigError(
+                f"the trainer cannot run as configured on this machine ({asked}): {error} Use "
+                "--trainer.accelerator cpu (or auto) where there is no GPU, and --trainer.devices no larger than "
+                "the devices present."
+            ) from None
 
 
 def _parser_kwargs(run: bool) -> dict[str, Any]:
@@ -286,8 +256,15 @@ def _litlab_cause(error: BaseException | None) -> LitlabError | None:
 
 
 def _run(args: list[str] | None) -> None:
+    words = sys.argv[1:] if args is None else list(args)
+    for path in config_files(words):
+        check_yaml_syntax(path)
+    given = words
+    words = with_run_config(words)
+    if args is None and words is not given:
+        sys.argv[1:] = words  # LightningCLI reads sys.argv; passing both would make it warn
     try:
-        build_cli(args)
+        build_cli(None if args is None else words)
     except ArgumentError as error:  # raised outside parse_arguments, e.g. merging a checkpoint's hyperparameters
         raise ConfigError(explain(str(error))) from None
     except Exception as error:
@@ -318,4 +295,7 @@ def run_reporting_errors(command: Callable[[], None]) -> None:
 
 def main(args: list[str] | None = None) -> None:
     """`litlab fit|validate|test|predict ...` (the console script also routes `litlab sweep`: command.entry)."""
+    if os.getcwd() not in sys.path:  # as `python -m` does: a class_path may name a module in the current folder
+        sys.path.insert(0, os.getcwd())
+    quiet_lightning()
     run_reporting_errors(lambda: _run(args))

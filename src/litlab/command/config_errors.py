@@ -10,6 +10,7 @@ import importlib
 import inspect
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from jsonargparse import ArgumentParser
 
@@ -24,6 +25,18 @@ UNRECOGNIZED = re.compile(r"unrecognized arguments: (.*)")
 NOT_ACCEPT_OPTION = re.compile(r"does not accept option '([^']+)'")
 CLASS_PATH_REASON = re.compile(r"Problem with given class_path '([^']+)':\n(.*)")
 NO_FILE = re.compile(r"File does not exist: (.*)")
+REQUIRED = re.compile(r"the following arguments are required: ([\w., ]+)")
+VALUE_CLASS_PATH = re.compile(r"(?:Got|Given) value: Namespace\(class_path='([\w.]+)'")
+
+
+def owner_after(message: str, position: int) -> str | None:
+    """The class whose arguments a nested error is about: the first `class_path` in a value shown after it.
+
+    jsonargparse nests a typo in an optimizer's init_args inside the task's error; the task's class_path comes
+    first, the optimizer's is the value printed right after the problem.
+    """
+    match = VALUE_CLASS_PATH.search(message, position)
+    return match.group(1) if match else None
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -90,17 +103,35 @@ def explain(message: str, parser: ArgumentParser | None = None) -> str:
     if match := NOT_ACCEPTED.search(message):
         option = match.group(1)
         owners = CLASS_PATH_PROBLEM.findall(message)
-        owner = owners[-1] if owners else None
+        owner = owner_after(message, match.end()) or (owners[-1] if owners else None)
         suggestion = closest(option, init_parameters(owner)) if owner else None
         hint = f" Did you mean '{suggestion}'?" if suggestion else ""
         return f"{where}: {owner or 'this class'} has no option '{option}'.{hint}"
+    if match := REQUIRED.search(message):
+        missing = [name.strip() for name in match.group(1).split(",")]
+        owner = owner_after(message, match.end())
+        if owner is None:
+            return (
+                f"missing {', '.join(missing)}: give a config with --config (one of configs/*.yaml, or a run's "
+                "config.yaml), or set them as options."
+            )
+        options = " ".join(f"--{where}.init_args.{name} <value>" for name in missing)
+        return f"{where}: {owner} needs {', '.join(missing)}; add {options} (or set it under init_args in the YAML)."
     if match := NO_ATTRIBUTE.search(message):
         module, name = match.groups()
         suggestion = closest(name, public_names(module))
         hint = f" Did you mean {module}.{suggestion}?" if suggestion else ""
         return f"{where}: unknown class_path {module}.{name}: {module} has no {name}.{hint}"
     if match := NO_MODULE.search(message):
-        return f"{where}: unknown class_path: there is no module {match.group(1)}."
+        module = match.group(1)
+        local = Path.cwd() / f"{module.split('.')[0]}.py"
+        hint = (
+            f"{local.name} is here, so the error is inside it: run `python -c 'import {module}'` to see it."
+            if local.is_file()
+            else f"litlab imports it from the current folder ({Path.cwd()}) and your PYTHONPATH: run litlab from "
+            f"the folder that holds {module.split('.')[0]}.py, or add that folder to PYTHONPATH."
+        )
+        return f"{where}: unknown class_path: there is no module {module}. {hint}"
     if expected := [t for t in EXPECTED.findall(message) if t != "NoneType"]:
         given = GIVEN.findall(message)
         value = given[0].strip() if given else "?"
