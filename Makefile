@@ -18,10 +18,10 @@ help: ## list the targets
 # Re-installs only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,export,sweep,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,export,sweep,postgres,bench]'
 	touch $@
 
-install: $(STAMP) ## create .venv and install litlab with its dev, export, sweep and postgres extras (idempotent)
+install: $(STAMP) ## create .venv and install litlab with its dev, export, sweep, postgres and bench extras (idempotent)
 
 train: $(STAMP) ## train CONFIG (default: ResNet-9 on CIFAR-10; downloads it into data/ once)
 	$(BIN)/litlab fit --config $(CONFIG) $(ARGS)
