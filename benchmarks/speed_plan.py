@@ -86,13 +86,14 @@ def litlab_spec(
     score_every: int = 1,
 ) -> dict:
     """A litlab run of `recipe` with `ablation`'s changes and then `extra` arguments; test set scored every
-    `score_every` epochs. `smoke` shrinks it to one epoch of batches of `SMOKE_BATCH`."""
+    `score_every` epochs. `smoke` shrinks it to one epoch of batches of `SMOKE_BATCH` (`extra` still wins)."""
     args = [word for config in RECIPES[recipe] for word in ("--config", str(ROOT / config))]
-    if smoke:
+    args += ablation.args
+    if smoke:  # after the ablation's arguments: a smoke run of `batch-1024` has a few hundred images
         args += ["--trainer.max_epochs", "1", "--data.init_args.batch_size", str(SMOKE_BATCH)]
+    args += extra
     name = recipe if ablation.name == "recipe" else f"{recipe} {ablation.name}"
     spec = {"side": "litlab", "name": name, "folder": str(data.folder), "seed": seed, "logs": str(logs)}
-    args += [*ablation.args, *extra]
     return {**spec, "args": args, "without": list(ablation.without), "score_every": score_every}
 
 

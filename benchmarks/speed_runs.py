@@ -88,20 +88,14 @@ def run_airbench94(
     return record
 
 
-def run_litlab(
-    name: str,
-    args: list[str],
-    folder: Path,
-    seed: int,
-    logs: Path,
-    without: tuple[str, ...] = (),
-    score_every: int = 1,
-) -> RunRecord:
-    """`litlab fit <args>` on the image folder `folder` (its val/ is the test set: see `eval_folder`), the test
-    set scored every `score_every` epochs. `without`: class names of callbacks left out of the built trainer."""
-    from benchmarks.litlab_api import AccuracyByTime, build_cli
+def built_litlab(
+    args: list[str], folder: Path, seed: int, logs: Path, without: tuple[str, ...] = (), score_every: int = 1
+) -> Any:
+    """What `litlab fit <args>` builds (trainer, model, data; nothing run), with the image folder `folder` as its
+    data (its val/ is the test set: see `eval_folder`), scored every `score_every` epochs, logging under `logs`.
+    `without`: class names of callbacks left out of the built trainer (an override cannot drop a list entry)."""
+    from benchmarks.litlab_api import build_cli
 
-    start = time.perf_counter()
     cli = build_cli(
         [
             *args,
@@ -115,10 +109,26 @@ def run_litlab(
         ],
         run=False,
     )  # fmt: skip
-    callbacks = cli.trainer.callbacks
-    callbacks[:] = [c for c in callbacks if type(c).__name__ not in without]
+    cli.trainer.callbacks[:] = [c for c in cli.trainer.callbacks if type(c).__name__ not in without]
+    return cli
+
+
+def run_litlab(
+    name: str,
+    args: list[str],
+    folder: Path,
+    seed: int,
+    logs: Path,
+    without: tuple[str, ...] = (),
+    score_every: int = 1,
+) -> RunRecord:
+    """`litlab fit <args>` as `built_litlab` builds it, fitted; one record per scored epoch."""
+    from benchmarks.litlab_api import AccuracyByTime
+
+    start = time.perf_counter()
+    cli = built_litlab(args, folder, seed, logs, without, score_every)
     clock = AccuracyByTime()
-    callbacks.append(clock)
+    cli.trainer.callbacks.append(clock)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     device = cli.trainer.strategy.root_device.type
     record = RunRecord(name, seed, device, [EpochRecord(p.epoch, p.train_seconds, p.accuracy) for p in clock.points])

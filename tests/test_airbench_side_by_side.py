@@ -14,7 +14,7 @@ from conftest import REPO, write_image_folder
 
 sys.path.insert(0, str(REPO))
 from benchmarks.jpeg_copy import reencoded, subset, to_airbench  # noqa: E402
-from benchmarks.litlab_api import read_section  # noqa: E402
+from benchmarks.litlab_api import eval_folder, read_section  # noqa: E402
 
 
 def test_airbench_tensors_hold_the_folders_pixels_and_labels_in_imagefolder_order(tmp_path: Path) -> None:
@@ -82,3 +82,26 @@ def test_smoke_mode_trains_both_sides_and_writes_their_sections(tmp_path: Path) 
     figures = json.loads((tmp_path / "figures" / "airbench_side_by_side.json").read_text())
     assert {t["status"] for t in figures["targets"][:2]} == {"smoke run, not a measurement"}
     assert "smoke run, not a measurement" in read_section(results, "targets")
+
+
+def test_every_ablation_is_a_stack_litlabs_cli_accepts_and_changes_only_its_part(tmp_path: Path) -> None:
+    from benchmarks.speed_plan import ABLATIONS, Data, litlab_spec
+    from benchmarks.speed_runs import built_litlab
+
+    source = write_image_folder(tmp_path / "src", {"train": 2, "test": 1}, size=32)
+    data = Data(eval_folder(source, tmp_path / "scored"), tmp_path / "unused")
+    built = {}
+    for ablation in ABLATIONS:
+        spec = litlab_spec("fast_cpu_15min", data, 7, tmp_path / "logs", False, ablation)
+        cli = built_litlab(spec["args"], Path(spec["folder"]), spec["seed"], Path(spec["logs"]), tuple(spec["without"]))
+        names = {type(c).__name__ for c in cli.trainer.callbacks}
+        built[ablation.name] = (cli.datamodule.augmentation.epoch_sizes, cli.datamodule.batch_size,
+                                cli.model.hparams.tta, "WhiteningInit" in names, "Lookahead" in names)  # fmt: skip
+        assert cli.datamodule.root == data.folder and cli.trainer.max_epochs == 10
+    shipped = ((24, 24, 24, 24, 24), 256, True, True, True)
+    assert built["recipe"] == built["jpeg-twice"] == shipped  # the twice-encoded data comes from `prepare`
+    assert built["no-resizing"] == ((), *shipped[1:])
+    assert built["batch-1024"] == (shipped[0], 1024, *shipped[2:])
+    assert built["no-tta"] == (*shipped[:2], False, *shipped[3:])
+    assert built["no-whitening"] == (*shipped[:3], False, True)
+    assert built["no-lookahead"] == (*shipped[:4], False)
