@@ -29,7 +29,7 @@ def ablation_section(found: list[tuple[str, RunRecord]], header: str) -> str:
             "## Gap analysis: ablations (`benchmarks/airbench_side_by_side.py --ablations`)",
             "",
             header + ". Each row changes one thing; the change is against the same side's shipped recipe on the"
-            " once-encoded copy (airbench94 is run only where its data changes).",
+            " once-encoded copy (airbench94 runs only where just the data changes).",
             "",
             markdown_table(headers, rows, align="lllrrrr"),
         ]

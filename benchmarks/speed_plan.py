@@ -25,18 +25,20 @@ SMOKE_BATCH = 32  # 2 steps on the test suite's 90 images, 9 on the smoke subset
 
 @dataclass(frozen=True)
 class Ablation:
-    """One change to a recipe: extra `litlab fit` arguments, callbacks left out, or the twice-encoded data."""
+    """One change to a recipe: extra `litlab fit` arguments, callbacks left out, or the twice-encoded data.
+    `airbench`: also run airbench94 on this ablation's data (where only the data changes)."""
 
     name: str
     what: str
     args: tuple[str, ...] = ()
     without: tuple[str, ...] = ()
     jpeg_twice: bool = False
+    airbench: bool = False
 
 
 ABLATIONS = (
-    Ablation("recipe", "the recipe as shipped"),
-    Ablation("jpeg-twice", "trained and tested on the copy JPEG-encoded once more (quality 75)", jpeg_twice=True),
+    Ablation("recipe", "the recipe as shipped", airbench=True),
+    Ablation("jpeg-twice", "the copy JPEG-encoded once more (quality 75)", jpeg_twice=True, airbench=True),
     Ablation("no-resizing", "every epoch at 32x32", ("--data.init_args.augmentation.epoch_sizes", "[]")),
     Ablation(
         "batch-1024",

@@ -34,7 +34,7 @@ class RunRecord:
     seed: int
     device: str
     epochs: list[EpochRecord] = field(default_factory=list)
-    wall_s: float = 0.0  # the whole run in its process: set-up, training, every evaluation
+    wall_s: float = 0.0  # from building the run to its last evaluation (data loading, warm-up included; imports not)
     notes: str = ""
 
     def to_json(self) -> dict[str, Any]:

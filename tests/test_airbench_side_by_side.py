@@ -105,3 +105,27 @@ def test_every_ablation_is_a_stack_litlabs_cli_accepts_and_changes_only_its_part
     assert built["no-tta"] == (*shipped[:2], False, *shipped[3:])
     assert built["no-whitening"] == (*shipped[:3], False, True)
     assert built["no-lookahead"] == (*shipped[:4], False)
+
+
+def test_gap_analysis_rows_compare_each_ablation_with_the_same_sides_shipped_recipe() -> None:
+    from benchmarks.ablation_report import ablation_section
+    from benchmarks.speed_runs import EpochRecord, RunRecord
+
+    def run(side: str, seed: int, accuracy: float) -> RunRecord:
+        return RunRecord(side, seed, "cpu", [EpochRecord(1, 60.0, 0.5), EpochRecord(2, 120.0, accuracy)])
+
+    ours, twice, no_tta = "fast_cpu_15min", "fast_cpu_15min jpeg-twice", "fast_cpu_15min no-tta"
+    found = [
+        ("recipe", run(ours, 0, 0.90)), ("recipe", run(ours, 1, 0.92)),
+        ("recipe", run("airbench94", 0, 0.93)), ("recipe", run("airbench94", 1, 0.93)),
+        ("jpeg-twice", run(twice, 0, 0.89)), ("jpeg-twice", run(twice, 1, 0.89)),
+        ("jpeg-twice", run("airbench94", 0, 0.92)), ("jpeg-twice", run("airbench94", 1, 0.9)),
+        ("no-tta", run(no_tta, 0, 0.905)), ("no-tta", run(no_tta, 1, 0.905)),
+    ]  # fmt: skip
+    lines = ablation_section(found, "header").splitlines()
+    rows = {tuple(cells[:2]): cells for cells in (line.strip("| ").split(" | ") for line in lines)}
+    assert rows[("jpeg-twice", ours)][5] == "-2.00"  # 0.89 against the mean of 0.90 and 0.92
+    assert rows[("jpeg-twice", "airbench94")][5] == "-2.00"  # 0.91 against 0.93
+    assert rows[("no-tta", ours)][5] == "-0.50"
+    assert rows[("recipe", "airbench94")][4] == "93.00 ± 0.00 [93.00, 93.00]"
+    assert rows[("no-tta", ours)][2].endswith("(`--model.init_args.tta false`)")
