@@ -41,8 +41,8 @@ def download_wheels(folder: Path) -> None:
 
 
 def offline_environment(wheels: Path | None, work: Path) -> dict[str, str]:
-    """Install `wheels` into work/site (offline, no dependencies) where jsonargparse is missing; the environment
-    for child processes, which import litlab from this checkout's src/."""
+    """Install `wheels` into work/site (offline, no dependencies, the machine's own packages untouched) and put
+    it first on the path; the environment for child processes, which import litlab from this checkout's src/."""
     paths = [str(ROOT / "src")]
     if wheels is not None:
         site = work / "site"
