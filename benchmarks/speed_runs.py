@@ -34,6 +34,7 @@ class RunRecord:
     seed: int
     device: str
     epochs: list[EpochRecord] = field(default_factory=list)
+    own_final_acc: float | None = None  # airbench only: its own closing TTA score (ours after the last epoch matches)
     wall_s: float = 0.0  # from building the run to its last evaluation (data loading, warm-up included; imports not)
     notes: str = ""
 
@@ -68,7 +69,9 @@ def run_airbench94(
         """airbench prints a row after each epoch; score its model then, outside its clock, with TTA too."""
         printer(variables, is_final_entry)
         epoch = variables.get("epoch")
-        if isinstance(epoch, int) and variables.get("run") != "warmup":
+        if epoch == "eval":
+            record.own_final_acc = variables["tta_val_acc"]
+        elif isinstance(epoch, int) and variables.get("run") != "warmup":
             accuracy = airbench.evaluate(variables["model"], variables["test_loader"], tta_level)
             seconds = variables["total_time_seconds"]
             record.epochs.append(EpochRecord(epoch + 1, seconds, accuracy, variables["val_acc"]))

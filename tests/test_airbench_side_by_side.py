@@ -77,6 +77,7 @@ def test_smoke_mode_trains_both_sides_and_writes_their_sections(tmp_path: Path) 
     for record in runs:
         scored = torch.tensor(record["epochs"][0]["acc"]) * 30  # 3 classes x 10 test images in the smoke subset
         assert torch.isclose(scored, scored.round(), atol=1e-3) and record["epochs"][0]["train_s"] > 0
+    assert runs[0]["epochs"][-1]["acc"] == runs[0]["own_final_acc"]  # scored as airbench scores itself
     section = read_section(results, "airbench-side-by-side")
     assert "SMOKE RUN" in section and "| airbench94 | 1 | 1 |" in section and "| fast_cpu | 1 | 1 |" in section
     figures = json.loads((tmp_path / "figures" / "airbench_side_by_side.json").read_text())
