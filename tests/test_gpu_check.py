@@ -29,6 +29,7 @@ def test_time_to_bar_is_94_percent_or_the_best_every_run_reached() -> None:
     assert time_to_bar([airbench]) is None
 
 
+@pytest.mark.slow  # a subprocess that imports torch and Lightning: about 15 s
 def test_stages_past_the_time_budget_are_skipped_and_said_so(tmp_path: Path) -> None:
     source = write_image_folder(tmp_path / "src", {"train": 4, "test": 2}, size=32, suffix=".jpg")
     command = [sys.executable, str(REPO / "benchmarks" / "gpu_check.py"), "--smoke", "--budget-s", "0"]
