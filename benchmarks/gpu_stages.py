@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 
 import yaml
+
 from benchmarks.gpu_report import write_figures
 from benchmarks.speed_plan import RECIPES, ROOT, airbench_spec, litlab_spec, prepare, run
 from benchmarks.speed_runs import RunRecord

@@ -56,6 +56,7 @@ def run_airbench94(
     import airbench
     import airbench.lib_airbench94 as lib94
     import airbench.utils as utils
+
     from benchmarks.airbench_cpu_adapter import CHANGES, make_net94_cpu, on_cpu_bf16
 
     start = time.perf_counter()

@@ -8,13 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from benchmarks.jpeg_copy import reencoded, subset, to_airbench
+from benchmarks.litlab_api import eval_folder, read_section
 from torchvision.datasets import ImageFolder
 
 from conftest import REPO, write_image_folder
-
-sys.path.insert(0, str(REPO))
-from benchmarks.jpeg_copy import reencoded, subset, to_airbench  # noqa: E402
-from benchmarks.litlab_api import eval_folder, read_section  # noqa: E402
 
 
 def test_airbench_tensors_hold_the_folders_pixels_and_labels_in_imagefolder_order(tmp_path: Path) -> None:

@@ -6,12 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from benchmarks.litlab_api import read_section
+from benchmarks.speed_runs import EpochRecord, RunRecord
 
 from conftest import REPO, write_image_folder
-
-sys.path.insert(0, str(REPO))
-from benchmarks.litlab_api import read_section  # noqa: E402
-from benchmarks.speed_runs import EpochRecord, RunRecord  # noqa: E402
 
 
 def record(side: str, points: list[tuple[float, float]]) -> RunRecord:
