@@ -9,7 +9,7 @@ PORT   ?= 6006
 JPG_ARCHIVE ?= ../shared/data/cifar10-jpg.tar.gz
 
 .DEFAULT_GOAL := help
-.PHONY: help install train demo resume bench bench-accuracy data-jpg test-run tensorboard report sweep test test-all lint browser-deps clean
+.PHONY: help install train demo resume bench bench-accuracy bench-airbench bench-gap gpu-wheels data-jpg test-run tensorboard report sweep test test-all lint browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,10 +18,10 @@ help: ## list the targets
 # Re-installs only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,export,sweep,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,export,sweep,postgres,bench]'
 	touch $@
 
-install: $(STAMP) ## create .venv and install litlab with its dev, export, sweep and postgres extras (idempotent)
+install: $(STAMP) ## create .venv and install litlab with its dev, export, sweep, postgres and bench extras (idempotent)
 
 train: $(STAMP) ## train CONFIG (default: ResNet-9 on CIFAR-10; downloads it into data/ once)
 	$(BIN)/litlab fit --config $(CONFIG) $(ARGS)
@@ -39,6 +39,16 @@ bench: $(STAMP) ## regenerate benchmarks/RESULTS.md: data path, trainer overhead
 
 bench-accuracy: $(STAMP) data-jpg ## time to accuracy on the JPEG copy: baseline vs fast recipe (RESULTS.md says how long)
 	$(BIN)/python scripts/bench_time_to_accuracy.py --out benchmarks/RESULTS.md
+
+bench-airbench: $(STAMP) data-jpg ## airbench94 beside litlab's CPU recipes, 3 seeds each, into RESULTS.md (hours: see benchmarks/README.md)
+	$(BIN)/python benchmarks/airbench_side_by_side.py --out benchmarks/RESULTS.md
+
+bench-gap: $(STAMP) data-jpg ## the gap analysis: one ablation at a time of the 15-minute recipe, 3 seeds (hours)
+	$(BIN)/python benchmarks/airbench_side_by_side.py --ablations --out benchmarks/RESULTS.md
+
+gpu-wheels: $(STAMP) ## what benchmarks/gpu_check.py needs carried to an offline GPU machine: .whl/ and the JPEG archive
+	$(BIN)/python benchmarks/gpu_check.py --download-wheels .whl
+	mkdir -p data && cp $(JPG_ARCHIVE) data/cifar10-jpg.tar.gz
 
 data-jpg: ## unpack the CIFAR-10 JPEG copy into data/cifar10-jpg (for configs/cifar10_jpg_cnn.yaml)
 	@test -f $(JPG_ARCHIVE) || { echo "no $(JPG_ARCHIVE); set JPG_ARCHIVE=<path to cifar10-jpg.tar.gz>"; exit 1; }

@@ -1,0 +1,36 @@
+"""The gap-analysis section: each ablation of the recipe against the recipe as shipped, over the same seeds."""
+
+import statistics
+
+from benchmarks.litlab_api import markdown_table
+from benchmarks.speed_plan import ABLATIONS
+from benchmarks.speed_report import spread
+from benchmarks.speed_runs import RunRecord
+
+
+def ablation_section(found: list[tuple[str, RunRecord]], header: str) -> str:
+    """One row per (ablation, side): what changed, runs, final accuracy, change from the same side's baseline."""
+    what = {a.name: a.what + (f" (`{' '.join(a.args)}`)" if a.args else "") for a in ABLATIONS}
+    what.update({a.name: f"{a.what} (callbacks left out: {', '.join(a.without)})" for a in ABLATIONS if a.without})
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    for name, record in found:
+        groups.setdefault((name, record.side.split(" ")[0]), []).append(record)
+    baseline = {side: [r.epochs[-1].acc for r in runs] for (name, side), runs in groups.items() if name == "recipe"}
+    rows = []
+    for (name, side), records in groups.items():
+        finals = [r.epochs[-1].acc for r in records if r.epochs]
+        base = baseline.get(side)
+        delta = f"{100 * (statistics.fmean(finals) - statistics.fmean(base)):+.2f}" if base and finals else "–"
+        train = spread([r.epochs[-1].train_s for r in records if r.epochs], 1 / 60)
+        rows.append([name, side, what[name], str(len(records)), spread(finals, 100), delta, train])
+    headers = ["ablation", "side", "what changes", "runs", "final test acc %", "change (points)", "train min"]
+    return "\n".join(
+        [
+            "## Gap analysis: ablations (`benchmarks/airbench_side_by_side.py --ablations`)",
+            "",
+            header + ". Each row changes one thing; the change is against the same side's shipped recipe on the"
+            " once-encoded copy (airbench94 runs only where just the data changes).",
+            "",
+            markdown_table(headers, rows, align="lllrrrr"),
+        ]
+    )

@@ -1,0 +1,118 @@
+"""airbench94 beside litlab on the same data and machine: test accuracy and training time after every epoch.
+
+    python benchmarks/airbench_side_by_side.py                    # 3 seeds of each, CPU; writes RESULTS.md
+    python benchmarks/airbench_side_by_side.py --ablations        # the gap analysis (see benchmarks/README.md)
+    python benchmarks/airbench_side_by_side.py --smoke --out /tmp/r.md   # a few hundred images, 1 epoch
+
+airbench94 is the `airbench` package's own code (`pip install -e '.[bench]'`), on a CPU through
+benchmarks/airbench_cpu_adapter.py (device and dtype only). litlab runs its shipped recipes through its own
+CLI. Both read the shared CIFAR-10 JPEG copy (`make data-jpg`): airbench from the tensor files its loader
+reads, converted from the same JPEGs (benchmarks/jpeg_copy.py). Every run is a fresh process.
+"""
+
+import argparse
+import datetime
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # benchmarks/ sits in the checkout, not in litlab
+
+from benchmarks.litlab_api import environment_markdown, write_section  # noqa: E402
+from benchmarks.speed_plan import ABLATIONS, RECIPES, airbench_spec, litlab_spec, prepare, run  # noqa: E402
+from benchmarks.speed_report import per_epoch_table, per_run_table, spread, target_rows  # noqa: E402
+from benchmarks.speed_runs import RunRecord  # noqa: E402
+from benchmarks.targets import host_line, save_figures, versions, write_targets  # noqa: E402
+
+CPU_TARGETS = ((5, 0.90), (15, 0.93))  # (training minutes, test accuracy), issue #17
+BARS = (0.90, 0.93, 0.94)
+
+
+def header(args: argparse.Namespace, what: str) -> str:
+    return (
+        f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC} on {host_line()}, {versions()};"
+        f" {len(args.seeds)} run(s) per side (seeds {', '.join(map(str, args.seeds))}), {what}."
+        f" Cells: mean ± sd [min, max] over the runs. Command: `python benchmarks/airbench_side_by_side.py"
+        f" {' '.join(sys.argv[1:])}`"
+    )
+
+
+def side_by_side(args: argparse.Namespace) -> list[RunRecord]:
+    data = prepare(Path(args.source), Path(args.work), args.smoke)
+    runs = []
+    for seed in args.seeds:
+        runs.append(run(airbench_spec(data, seed, "cpu", args.smoke)))
+        for recipe in args.recipes:
+            runs.append(run(litlab_spec(recipe, data, seed, Path(args.work) / "logs", args.smoke)))
+    return runs
+
+
+def ablations(args: argparse.Namespace) -> list[tuple[str, RunRecord]]:
+    """Every ablation of `args.ablation_recipe`, and airbench94 on the copy and the twice-encoded copy, each over
+    the seeds."""
+    found = []
+    for ablation in ABLATIONS:
+        data = prepare(Path(args.source), Path(args.work), args.smoke, ablation.jpeg_twice)
+        for seed in args.seeds:
+            spec = litlab_spec(args.ablation_recipe, data, seed, Path(args.work) / "logs", args.smoke, ablation)
+            found.append((ablation.name, run(spec)))
+            if ablation.airbench:
+                found.append((ablation.name, run(airbench_spec(data, seed, "cpu", args.smoke))))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", default=str(ROOT / "data" / "cifar10-jpg"), help="train/ and test/ folders")
+    parser.add_argument("--work", default=str(ROOT / "data" / "speed"), help="converted data, logs (ignored)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="results file to update")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--recipes", nargs="+", choices=sorted(RECIPES), default=["fast_cpu", "fast_cpu_15min"])
+    parser.add_argument("--ablations", action="store_true", help="run the gap analysis instead")
+    parser.add_argument("--ablation-recipe", choices=sorted(RECIPES), default="fast_cpu_15min")
+    parser.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch: code paths only")
+    args = parser.parse_args()
+    out = Path(args.out)
+    what = "SMOKE RUN (a few hundred images, 1 epoch: not a measurement)" if args.smoke else "CIFAR-10 JPEG copy"
+    if args.ablations:
+        from benchmarks.ablation_report import ablation_section
+
+        write_section(out, "gap-analysis", ablation_section(ablations(args), header(args, what)))
+        print(f"wrote the gap-analysis section of {out}")
+        return
+    runs = side_by_side(args)
+    records = Path(args.work) / "side_by_side_runs.json"
+    records.write_text(json.dumps([r.to_json() for r in runs], indent=1) + "\n")
+    litlab_sides = [r.side for r in runs if r.side != "airbench94"]
+    section = [
+        "## airbench94 beside litlab, CPU (`benchmarks/airbench_side_by_side.py`)",
+        "",
+        header(args, what) + ".",
+        "",
+        "Test accuracy: all test images, flip-and-shift TTA on both sides, after every epoch. Training minutes:"
+        " each side's own clock, evaluation excluded (airbench's includes its whitening set-up). Wall: the run"
+        " from building it to its last evaluation, every evaluation and airbench's one-step warm-up included, Python"
+        " imports not. airbench94 on the CPU: " + next((r.notes for r in runs if r.notes), "–") + ".",
+        "",
+        per_run_table(runs, BARS),
+        "",
+        "Per epoch:",
+        "",
+        per_epoch_table(runs),
+    ]
+    targets = target_rows(runs, sorted(set(litlab_sides)), CPU_TARGETS)
+    if args.smoke:
+        targets = [{**t, "status": "smoke run, not a measurement"} for t in targets]
+    gap = [r.epochs[-1].acc for r in runs if r.side == "airbench94" and r.epochs]
+    targets.append({"target": "airbench94 final test acc on the same data and CPU (reference)",
+                    "measured": f"{spread(gap, 100)}%", "runs": len(gap), "status": "–"})  # fmt: skip
+    write_section(out, "environment", environment_markdown())
+    write_section(out, "airbench-side-by-side", "\n".join(section))
+    save_figures(out, "airbench_side_by_side", targets)
+    write_targets(out)
+    print(f"wrote the airbench-side-by-side and targets sections of {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""airbench94 beside litlab: the data conversion, the CPU adapter, and the side-by-side script's smoke mode."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from benchmarks.jpeg_copy import reencoded, subset, to_airbench
+from benchmarks.litlab_api import eval_folder, read_section
+from torchvision.datasets import ImageFolder
+
+from conftest import REPO, write_image_folder
+
+
+def test_airbench_tensors_hold_the_folders_pixels_and_labels_in_imagefolder_order(tmp_path: Path) -> None:
+    source = write_image_folder(tmp_path / "src", {"train": 3, "test": 2}, size=32)  # PNG: lossless
+    out = to_airbench(source, tmp_path / "cifar10")
+    for split in ("train", "test"):
+        data = torch.load(out / f"{split}.pt")
+        reference = ImageFolder(source / split)  # Pillow's decoding, torchvision's order
+        assert data["classes"] == reference.classes == ["cat", "dog", "frog"]
+        assert data["images"].dtype == torch.uint8 and data["images"].shape == (len(reference), 32, 32, 3)
+        assert data["labels"].tolist() == reference.targets
+        for index, (image, _) in enumerate(reference):
+            assert torch.equal(data["images"][index], torch.from_numpy(np.array(image)))
+
+
+def test_reencoded_copy_has_every_image_once_more_as_jpeg_and_subset_links_the_first_per_class(tmp_path: Path) -> None:
+    source = write_image_folder(tmp_path / "src", {"train": 3, "test": 2}, size=32, suffix=".jpg")
+    twice = reencoded(source, tmp_path / "twice")
+    originals = sorted(p.relative_to(source) for p in source.rglob("*.jpg"))
+    assert sorted(p.relative_to(twice) for p in twice.rglob("*.jpg")) == originals
+    first, second = (
+        torch.load(to_airbench(f, tmp_path / f.name / "t") / "train.pt")["images"] for f in (source, twice)
+    )
+    assert first.shape == second.shape and not torch.equal(first, second)  # lossy: the pixels moved
+    assert (first.float() - second.float()).abs().mean() < 20  # but the pictures are the same
+    small = subset(source, tmp_path / "small", {"train": 2, "test": 1})
+    assert sorted(p.name for p in (small / "train" / "dog").iterdir()) == ["0000.jpg", "0001.jpg"]
+    assert len(list((small / "test").rglob("*.jpg"))) == 3
+
+
+def test_cpu_adapter_makes_lookahead_update_bf16_weights_and_restores_everything() -> None:
+    airbench = pytest.importorskip("airbench", reason="airbench is the benchmark-only extra: pip install -e '.[bench]'")
+    import airbench.utils as utils
+    from benchmarks.airbench_cpu_adapter import make_net94_cpu, on_cpu_bf16
+
+    before = (utils.torch, utils.CifarLoader, torch.nn.Module.half, torch.nn.Module.cuda)
+    with on_cpu_bf16():
+        net = make_net94_cpu(widths={"block1": 8, "block2": 8, "block3": 8})
+        assert net[2].conv1.weight.dtype == torch.bfloat16 and net[2].norm1.bias.dtype == torch.float32
+        lookahead = utils.LookaheadState(net)
+        start = net[2].conv1.weight.detach().float().clone()
+        with torch.no_grad():
+            net[2].conv1.weight.add_(1.0)
+        lookahead.update(net, decay=0.5)  # airbench's own update: average halfway, then weights <- average
+        assert torch.allclose(net[2].conv1.weight.float(), start + 0.5, atol=0.02)
+    assert (utils.torch, utils.CifarLoader, torch.nn.Module.half, torch.nn.Module.cuda) == before
+    assert airbench.make_net94 is not None
+
+
+@pytest.mark.slow  # two training processes: about 1-2 minutes on 2 cores
+def test_smoke_mode_trains_both_sides_and_writes_their_sections(tmp_path: Path) -> None:
+    pytest.importorskip("airbench", reason="airbench is the benchmark-only extra: pip install -e '.[bench]'")
+    source = write_image_folder(tmp_path / "src", {"train": 40, "test": 12}, size=32, suffix=".jpg")
+    results = tmp_path / "RESULTS.md"
+    command = [sys.executable, str(REPO / "benchmarks" / "airbench_side_by_side.py"), "--smoke", "--seeds", "3"]
+    command += ["--recipes", "fast_cpu", "--source", str(source), "--work", str(tmp_path / "work")]
+    subprocess.run([*command, "--out", str(results)], check=True, cwd=tmp_path)
+    runs = json.loads((tmp_path / "work" / "side_by_side_runs.json").read_text())
+    assert [(r["side"], r["seed"], len(r["epochs"])) for r in runs] == [("airbench94", 3, 1), ("fast_cpu", 3, 1)]
+    for record in runs:
+        scored = torch.tensor(record["epochs"][0]["acc"]) * 30  # 3 classes x 10 test images in the smoke subset
+        assert torch.isclose(scored, scored.round(), atol=1e-3) and record["epochs"][0]["train_s"] > 0
+    assert runs[0]["epochs"][-1]["acc"] == runs[0]["own_final_acc"]  # scored as airbench scores itself
+    section = read_section(results, "airbench-side-by-side")
+    assert "SMOKE RUN" in section and "| airbench94 | 1 | 1 |" in section and "| fast_cpu | 1 | 1 |" in section
+    figures = json.loads((tmp_path / "figures" / "airbench_side_by_side.json").read_text())
+    assert {t["status"] for t in figures["targets"][:2]} == {"smoke run, not a measurement"}
+    assert "smoke run, not a measurement" in read_section(results, "targets")
+
+
+def test_every_ablation_is_a_stack_litlabs_cli_accepts_and_changes_only_its_part(tmp_path: Path) -> None:
+    from benchmarks.speed_plan import ABLATIONS, Data, litlab_spec
+    from benchmarks.speed_runs import built_litlab
+
+    source = write_image_folder(tmp_path / "src", {"train": 2, "test": 1}, size=32)
+    data = Data(eval_folder(source, tmp_path / "scored"), tmp_path / "unused")
+    built = {}
+    for ablation in ABLATIONS:
+        spec = litlab_spec("fast_cpu_15min", data, 7, tmp_path / "logs", False, ablation)
+        cli = built_litlab(spec["args"], Path(spec["folder"]), spec["seed"], Path(spec["logs"]), tuple(spec["without"]))
+        names = {type(c).__name__ for c in cli.trainer.callbacks}
+        built[ablation.name] = (cli.datamodule.augmentation.epoch_sizes, cli.datamodule.batch_size,
+                                cli.model.hparams.tta, "WhiteningInit" in names, "Lookahead" in names)  # fmt: skip
+        assert cli.datamodule.root == data.folder and cli.trainer.max_epochs == 10
+    shipped = ((24, 24, 24, 24, 24), 256, True, True, True)
+    assert built["recipe"] == built["jpeg-twice"] == shipped  # the twice-encoded data comes from `prepare`
+    assert built["no-resizing"] == ((), *shipped[1:])
+    assert built["batch-1024"] == (shipped[0], 1024, *shipped[2:])
+    assert built["no-tta"] == (*shipped[:2], False, *shipped[3:])
+    assert built["no-whitening"] == (*shipped[:3], False, True)
+    assert built["no-lookahead"] == (*shipped[:4], False)
+
+
+def test_gap_analysis_rows_compare_each_ablation_with_the_same_sides_shipped_recipe() -> None:
+    from benchmarks.ablation_report import ablation_section
+    from benchmarks.speed_runs import EpochRecord, RunRecord
+
+    def run(side: str, seed: int, accuracy: float) -> RunRecord:
+        return RunRecord(side, seed, "cpu", [EpochRecord(1, 60.0, 0.5), EpochRecord(2, 120.0, accuracy)])
+
+    ours, twice, no_tta = "fast_cpu_15min", "fast_cpu_15min jpeg-twice", "fast_cpu_15min no-tta"
+    found = [
+        ("recipe", run(ours, 0, 0.90)), ("recipe", run(ours, 1, 0.92)),
+        ("recipe", run("airbench94", 0, 0.93)), ("recipe", run("airbench94", 1, 0.93)),
+        ("jpeg-twice", run(twice, 0, 0.89)), ("jpeg-twice", run(twice, 1, 0.89)),
+        ("jpeg-twice", run("airbench94", 0, 0.92)), ("jpeg-twice", run("airbench94", 1, 0.9)),
+        ("no-tta", run(no_tta, 0, 0.905)), ("no-tta", run(no_tta, 1, 0.905)),
+    ]  # fmt: skip
+    lines = ablation_section(found, "header").splitlines()
+    rows = {tuple(cells[:2]): cells for cells in (line.strip("| ").split(" | ") for line in lines)}
+    assert rows[("jpeg-twice", ours)][5] == "-2.00"  # 0.89 against the mean of 0.90 and 0.92
+    assert rows[("jpeg-twice", "airbench94")][5] == "-2.00"  # 0.91 against 0.93
+    assert rows[("no-tta", ours)][5] == "-0.50"
+    assert rows[("recipe", "airbench94")][4] == "93.00 ± 0.00 [93.00, 93.00]"
+    assert rows[("no-tta", ours)][2].endswith("(`--model.init_args.tta false`)")
