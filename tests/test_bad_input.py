@@ -4,7 +4,6 @@ Every case runs in-process through `litlab.command.cli.main`, the function behin
 """
 
 import errno
-import hashlib
 import os
 import shutil
 import subprocess
@@ -15,46 +14,7 @@ import lightning as L
 import pytest
 import torch
 
-from conftest import CONFIGS, fast_synthetic_args
-from litlab.command.cli import main
-
-EXPERIMENT = "synthetic_mlp"
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()
-    }
-
-
-@pytest.fixture(scope="module")
-def earlier(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished 1-epoch run (10 classes) in logs/, which no failed command may change."""
-    logs = tmp_path_factory.mktemp("logs")
-    main(["fit", *fast_synthetic_args(logs, epochs=1)])
-    return logs / EXPERIMENT / "version_0"
-
-
-@pytest.fixture
-def logs(earlier: Path) -> Path:
-    """The earlier run's logs/ folder; after the test, that run is byte for byte what it was."""
-    before = snapshot(earlier)
-    yield earlier.parents[1]
-    assert snapshot(earlier) == before, "a failed command changed an earlier run"
-
-
-def fails(args: list[str], capsys: pytest.CaptureFixture, *named: str, lines: int = 3) -> str:
-    """Run `litlab <args>`; it must exit with status 2 and a message of at most `lines` lines naming `named`."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    message = err[err.index("litlab: error:") :]
-    assert "Traceback" not in err and "usage:" not in err
-    assert len(message.strip().splitlines()) <= lines, message
-    for text in named:
-        assert text in message, f"{text!r} not in {message!r}"
-    return message
+from conftest import CONFIGS, EXPERIMENT, fails, fast_synthetic_args
 
 
 def fit(logs: Path, *extra: str) -> list[str]:

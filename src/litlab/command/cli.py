@@ -39,7 +39,13 @@ from litlab.checkpoints.match import check_config_matches_data, check_same_model
 from litlab.command.arguments import kept_init_args, with_run_config
 from litlab.command.config_errors import explain
 from litlab.command.errors import CheckpointError, ConfigError, DistributedJobError, LitlabError
-from litlab.command.input_checks import check_output_folders, check_ranges, check_yaml_syntax, config_files
+from litlab.command.input_checks import (
+    check_augmentation,
+    check_output_folders,
+    check_ranges,
+    check_yaml_syntax,
+    config_files,
+)
 from litlab.command.quiet import quiet_lightning, quiet_resume
 from litlab.command.test_after_fit import summary_line, test_after_fit
 from litlab.runs.resume import resolve_last
@@ -172,6 +178,7 @@ class LitlabCLI(LightningCLI):
         if ckpt_path and Path(str(ckpt_path)).is_file():  # first: a checkpoint's saved shapes explain a mismatch best
             check_weights_fit(ckpt_path, self.model, self.datamodule)
         check_config_matches_data(config.model, self.datamodule)
+        check_augmentation(self.datamodule)
 
     def after_fit(self) -> None:
         """`fit` ends with a test of the best checkpoint in the same run (`test_after_fit`), then one summary line."""

@@ -152,3 +152,19 @@ def check_output_folders(config: Namespace) -> None:
             option = f" (--{key} <folder>)" if key.startswith("trainer.") else ""
             raise ConfigError(f"cannot write logs or checkpoints to {folder}, set by {key}: {problem}. "
                               f"Choose a writable folder{option}.")  # fmt: skip
+
+
+def check_augmentation(datamodule: object) -> None:
+    """A crop padding of half the image side or more translates most of the image out of the crop."""
+    augmentation = getattr(datamodule, "augmentation", None)
+    padding = getattr(augmentation, "crop_padding", None)
+    shape = getattr(datamodule, "input_shape", None)
+    if not isinstance(padding, int) or not shape or len(shape) < 3 or not getattr(datamodule, "augment", True):
+        return
+    side = min(int(shape[-1]), int(shape[-2]))
+    if 2 * padding >= side:
+        raise ConfigError(
+            f"data augmentation.crop_padding is {padding} px on {shape[-2]}x{shape[-1]} images: a shift of half the "
+            f"image or more. Use at most {max(0, (side - 1) // 2)} (about 1/8 of the side is usual), or 0 to turn the "
+            "shift off: --data.init_args.augmentation.crop_padding <pixels>."
+        )

@@ -24,6 +24,11 @@ def scan(root: Path) -> tuple[list[str], dict[str, list[tuple[str, int]]]]:
     classes = sorted(entry.name for entry in os.scandir(root / "train") if entry.is_dir())
     if not classes:
         raise LitlabError(f"{root}/train has no class folders. {layout}")
+    if len(classes) == 1:
+        raise LitlabError(
+            f"{root}/train has one class folder ({classes[0]}); classification needs at least two. {layout} "
+            "A folder of unlabelled images is for `litlab predict`, not for training."
+        )
     samples = {}
     for split in SPLITS:
         folder = root / split
