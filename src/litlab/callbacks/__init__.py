@@ -7,6 +7,7 @@ from litlab.callbacks.histograms import ParamHistograms
 from litlab.callbacks.hparams import HParamsSummary
 from litlab.callbacks.lookahead import Lookahead
 from litlab.callbacks.misclassified import WorstMisclassified
+from litlab.callbacks.model_summary import ModelSummary
 from litlab.callbacks.nan_guard import NaNGuard
 from litlab.callbacks.per_class import PerClassMetrics
 from litlab.callbacks.pr_curves import PRCurves
@@ -23,6 +24,7 @@ __all__ = [
     "GradualPruning",
     "HParamsSummary",
     "Lookahead",
+    "ModelSummary",
     "NaNGuard",
     "ParamHistograms",
     "PerClassMetrics",

@@ -27,7 +27,7 @@ import yaml
 from jsonargparse import Namespace
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import ModelSummary, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
@@ -192,6 +192,8 @@ class LitlabCLI(LightningCLI):
             # `--trainer.enable_progress_bar false` also switches off a bar the config lists (the shipped
             # configs set its refresh rate); Lightning alone would refuse the pair.
             trainer_init["callbacks"] = [c for c in trainer_init["callbacks"] if not isinstance(c, ProgressBar)]
+        if trainer_init.get("enable_model_summary") is False and trainer_init.get("callbacks"):
+            trainer_init["callbacks"] = [c for c in trainer_init["callbacks"] if not isinstance(c, ModelSummary)]
         plugins = trainer_init.get("plugins") or []
         plugins = plugins if isinstance(plugins, list) else [plugins]
         if not any(isinstance(p, CheckpointIO) for p in plugins):

@@ -5,6 +5,7 @@ Dropped:
 - Lightning's advertisement for its cloud logger ("💡 Tip: ... litlogger"), printed by every Trainer;
 - "TPU available: False, using: 0 TPU cores" and its HPU twin, when there is no such device (a TPU or HPU that
   is present still says so);
+- that the trainer "already" has a model summary: it is litlab's (`litlab.callbacks.ModelSummary`);
 - torch's FutureWarning that Lightning's own `_pytree` helper uses `LeafSpec` (Lightning's code, not the user's);
 - on `--ckpt_path last`, "Checkpoint directory ... exists and is not empty": continuing a run into its own
   folder is the point of resuming.
@@ -17,6 +18,7 @@ import warnings
 NOISE = (
     re.compile(r"^💡 Tip: .*litlogger"),
     re.compile(r"^(TPU|HPU) available: False"),
+    re.compile(r"^Trainer already configured with model summary callbacks"),  # litlab's own ModelSummary
 )
 RANK_ZERO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
 

@@ -9,6 +9,8 @@ their states identical by construction, not by coincidence; `tests/test_metric_o
 against counting in numpy.
 """
 
+import warnings
+
 import torch
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric, MetricCollection, R2Score
 from torchmetrics.classification import (
@@ -34,7 +36,9 @@ class PresentClassesAUROC(MulticlassAUROC):
         super().__init__(num_classes, average="none", thresholds=None)
 
     def compute(self) -> torch.Tensor:
-        per_class = super().compute()  # states are already synced across processes here
+        with warnings.catch_warnings():  # "No positive samples in targets": such a class is left out below
+            warnings.filterwarnings("ignore", message="No positive samples in targets")
+            per_class = super().compute()  # states are already synced across processes here
         counts = torch.bincount(dim_zero_cat(self.target), minlength=self.num_classes)
         defined = (counts > 0) & (counts < counts.sum()) & ~per_class.isnan()
         return per_class[defined].mean()
