@@ -30,7 +30,7 @@ RANGES: dict[str, tuple[float, float, bool, bool, str]] = {
     "label_smoothing": (0, 1, True, False, "a label smoothing"),
     "pct_start": (0, 1, False, False, "a fraction of the schedule"),
     "factor": (0, 1, False, False, "a multiplicative factor"),
-    "gamma": (0, math.inf, False, False, "a decay factor"),
+    "gamma": (0, math.inf, True, False, "a decay factor or focusing exponent"),
     "num_workers": (0, math.inf, True, False, "a number of worker processes"),
     "sizes": (1, math.inf, True, False, "a split size"),
     "image_size": (1, math.inf, True, False, "an image size"),
