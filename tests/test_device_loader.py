@@ -257,7 +257,8 @@ def coded(count, seed):  # random images whose pixel (0, 0) of channel 0 is the 
 class Data(ImageDataModule):
     mean, std = (0.0, 0.0, 0.0), (1 / 255, 1 / 255, 1 / 255)  # batches hold the raw pixel values
     def __init__(self):
-        super().__init__("memory", False, None, False, 0, 8, 0, False, False)
+        super().__init__(loader="memory", augment=False, augmentation=None, channels_last=False, seed=0,
+                         batch_size=8, num_workers=0, pin_memory=False, persistent_workers=False)
     def setup(self, stage=None):
         self.train_set, self.val_set = self.memory_split(*coded(70, 1)), self.memory_split(*coded(33, 2))
 
