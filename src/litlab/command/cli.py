@@ -3,6 +3,7 @@
     litlab fit --config configs/cifar10_cnn.yaml --trainer.max_epochs 3
     litlab fit --config configs/cifar10_cnn.yaml --ckpt_path last     # continue the newest run, in its folder
     litlab test --config configs/cifar10_cnn.yaml --ckpt_path logs/.../last.ckpt
+    litlab predict --config <run>/config.yaml --ckpt_path <run>/checkpoints/last.ckpt [--inputs images/]
 
 On top of LightningCLI: `--ckpt_path last` resumes the newest run of the experiment into the same run
 folder (`litlab.runs.resume`); checkpoints are written atomically and loaded weights-only
@@ -10,13 +11,16 @@ folder (`litlab.runs.resume`); checkpoints are written atomically and loaded wei
 or data is refused before training (`litlab.checkpoints.match`); config mistakes (unknown key, wrong
 type, non-positive learning rate or batch size) are reported in a line or two with the closest valid
 key (`litlab.command.config_errors`). Errors that are the user's to fix (`LitlabError`) print as a short
-message and exit with status 2; set LITLAB_DEBUG=1 for the full traceback.
+message and exit with status 2; set LITLAB_DEBUG=1 for the full traceback. `predict` writes predictions.csv
+(`litlab.callbacks.prediction_writer`) for the config's test split, or for new images given with `--inputs`
+(`litlab.data.loose_images`).
 """
 
 import contextlib
 import io
 import os
 import sys
+import warnings
 from argparse import ArgumentError
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +38,7 @@ from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 import litlab.runtime.distributed  # noqa: F401 - registers `strategy: ddp_litlab`
+from litlab.callbacks.prediction_writer import PredictionWriter
 from litlab.checkpoints.io import AtomicCheckpointIO
 from litlab.checkpoints.match import check_config_matches_data, check_same_model_class, check_weights_fit
 from litlab.command.arguments import kept_init_args, with_run_config
@@ -88,6 +93,12 @@ class LitlabCLI(LightningCLI):
             "training ends (the last checkpoint if none is monitored).",
         )
 
+    def _prepare_subcommand_parser(self, klass: type, subcommand: str, **kwargs: Any) -> LightningArgumentParser:
+        parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+        if subcommand == "predict":  # LightningCLI has no public per-subcommand hook for extra arguments
+            add_predict_arguments(parser)
+        return parser
+
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         self._restore_after_instantiation: dict[str, Any] = {}
         try:
@@ -113,6 +124,8 @@ class LitlabCLI(LightningCLI):
             check_same_model_class(ckpt_path, config.model)  # also: exists and is readable
             if subcommand == "test":
                 self._log_into_run_of(Path(ckpt_path), config)
+        if subcommand == "predict" and config.get("inputs"):
+            predict_on_inputs(config)
 
     @staticmethod
     def _log_into_run_of(ckpt_path: Path, config: Namespace) -> None:
@@ -149,6 +162,7 @@ class LitlabCLI(LightningCLI):
                 raise CheckpointError(f"--ckpt_path last: no readable checkpoint in the newest run under {where}.")
             check_same_model_class(found.checkpoint, config.model)
             config.ckpt_path = str(found.checkpoint)
+            self._log_into_run_of(found.checkpoint, config)
             return
         # What the saved config.yaml should say: the experiment, not this particular restart of it.
         self._restore_after_instantiation = {"ckpt_path": None, "trainer.logger.init_args.version": init_args.version}
@@ -179,6 +193,10 @@ class LitlabCLI(LightningCLI):
             check_weights_fit(ckpt_path, self.model, self.datamodule)
         check_config_matches_data(config.model, self.datamodule)
         check_augmentation(self.datamodule)
+        if self.subcommand == "predict" and not any(isinstance(c, PredictionWriter) for c in self.trainer.callbacks):
+            self.trainer.callbacks.append(PredictionWriter(config.output, config.top_k))
+            if config.get("return_predictions") is None:  # the writer has them; do not also keep them in memory
+                self.config_init["predict"]["return_predictions"] = False
 
     def after_fit(self) -> None:
         """`fit` ends with a test of the best checkpoint in the same run (`test_after_fit`), then one summary line."""
@@ -207,6 +225,34 @@ class LitlabCLI(LightningCLI):
                 "--trainer.accelerator cpu (or auto) where there is no GPU, and --trainer.devices no larger than "
                 "the devices present."
             ) from None
+
+
+def add_predict_arguments(parser: LightningArgumentParser) -> None:
+    parser.add_argument(
+        "--inputs",
+        type=list[str] | None,
+        default=None,
+        help="image files or folders to predict on instead of the config's data, prepared as the checkpoint "
+        "records (needs --ckpt_path).",
+    )
+    parser.add_argument("--skip_bad_inputs", type=bool, default=False, help="leave out and list unusable inputs.")
+    parser.add_argument(
+        "--output", type=str | None, default=None, help="predictions file or folder (default: the run folder)."
+    )
+    parser.add_argument("--top_k", type=int, default=3, help="most probable classes listed per input.")
+
+
+def predict_on_inputs(config: Namespace) -> None:
+    """`--inputs`: the config's data is replaced by the given images, read as the checkpoint says."""
+    ckpt_path = config.get("ckpt_path")
+    if not ckpt_path or not Path(str(ckpt_path)).is_file():
+        raise ConfigError("--inputs needs --ckpt_path <checkpoint file>: the checkpoint says how to prepare images.")
+    batch_size = (config.data.get("init_args") or {}).get("batch_size") if isinstance(config.data, Namespace) else None
+    init_args = {"inputs": config.inputs, "checkpoint": str(ckpt_path), "skip_bad_inputs": config.skip_bad_inputs}
+    config.data = Namespace(
+        class_path="litlab.data.loose_images.LooseImagesDataModule",
+        init_args=Namespace(**init_args, **({"batch_size": batch_size} if batch_size else {})),
+    )
 
 
 def _parser_kwargs(run: bool) -> dict[str, Any]:
@@ -291,6 +337,10 @@ def _run(args: list[str] | None) -> None:
 def run_reporting_errors(command: Callable[[], None]) -> None:
     """Run `command` as the `litlab` process runs: glibc keeps freed memory (litlab.runtime.allocator), and a
     LitlabError prints as a short message with exit status 2 (LITLAB_DEBUG=1: the traceback instead)."""
+    # Lightning 2.6 with torch 2.10+: a deprecation inside Lightning, printed by every test/validate/predict.
+    warnings.filterwarnings(
+        "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", module=r"lightning\.pytorch\.utilities"
+    )
     if os.environ.get("LITLAB_MALLOC") != "default":
         keep_freed_memory()  # CPU training: no fresh, zeroed pages for every step's activations
     try:
