@@ -35,13 +35,21 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("predict")
     root = write_image_folder(tmp / "images", {"train": 10, "test": 4}, classes=CLASSES)
     main([
-        "fit", "--config", str(CONFIGS / "cifar10_jpg_cnn.yaml"), "--model.init_args.backbone", "litlab.models.SimpleCNN",
+        "fit", "--config", str(CONFIGS / "cifar10_jpg_cnn.yaml"),
+        "--model.init_args.backbone", "litlab.models.SimpleCNN",
         "--data.init_args.root", str(root), "--data.init_args.batch_size", "8", "--data.init_args.num_workers", "0",
         "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false", "--test_after_fit", "false",
         "--trainer.logger.init_args.save_dir", str(tmp / "logs"),
     ])  # fmt: skip
     (run,) = (tmp / "logs" / "cifar10_jpg_cnn").iterdir()
     return run
+
+
+def predict(run: Path, *args: str) -> None:
+    """`litlab predict` of the run's last checkpoint with its own config, in this process."""
+    ckpt = run / "checkpoints" / "last.ckpt"
+    main(["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(ckpt), *args,
+          "--trainer.enable_progress_bar", "false"])  # fmt: skip
 
 
 def expected_probabilities(run: Path, files: list[str]) -> np.ndarray:
@@ -56,9 +64,7 @@ def expected_probabilities(run: Path, files: list[str]) -> np.ndarray:
 
 
 def test_predict_writes_the_test_split_into_its_run_with_top_k(run: Path) -> None:
-    ckpt = run / "checkpoints" / "last.ckpt"
-    main(["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(ckpt), "--top_k", "2",
-          "--trainer.enable_progress_bar", "false"])  # fmt: skip
+    predict(run, "--top_k", "2")
     assert [p.name for p in run.parent.iterdir()] == [run.name]  # no new version_N
     rows = read_rows(run / "predictions.csv")
     files = sorted(str(p) for p in (run.parent.parent.parent / "images" / "test").rglob("*.png"))
@@ -85,8 +91,7 @@ def test_new_images_are_prepared_from_the_checkpoint_alone(run: Path, tmp_path: 
     images.rename(moved)  # the training data is not needed
     try:
         output = tmp_path / "out" / "labeled.csv"
-        main(["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
-              "--inputs", f"[{new / 'labeled'}]", "--output", str(output), "--trainer.enable_progress_bar", "false"])  # fmt: skip
+        predict(run, "--inputs", f"[{new / 'labeled'}]", "--output", str(output))
         labeled = read_rows(output)
         files = sorted(str(p) for p in (new / "labeled").rglob("*.png"))
         assert [r["input"] for r in labeled] == files and [r["label"] for r in labeled] == [
@@ -95,9 +100,7 @@ def test_new_images_are_prepared_from_the_checkpoint_alone(run: Path, tmp_path: 
         out = capsys.readouterr().out
         assert f"Predictions for {len(files)} inputs written to {output}" in out and "Predicted classes:" in out
         loose_files = sorted(str(p) for p in loose.iterdir())
-        main(["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
-              "--inputs", f"[{loose}, {loose_files[0]}]", "--output", str(tmp_path / "out"),
-              "--trainer.enable_progress_bar", "false"])  # fmt: skip
+        predict(run, "--inputs", f"[{loose}, {loose_files[0]}]", "--output", str(tmp_path / "out"))
         unlabeled = read_rows(tmp_path / "out" / "predictions.csv")
     finally:
         moved.rename(images)
@@ -118,14 +121,13 @@ def test_a_bad_file_is_named_or_skipped_and_listed(run: Path, tmp_path: Path, ca
         shutil.copy(file, folder / f"good{i}.png")
     (folder / "broken.png").write_text("not an image")
     Image.new("RGB", (12, 9)).save(folder / "big.png")
-    args = ["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
-            "--inputs", f"[{folder}]", "--output", str(tmp_path), "--trainer.enable_progress_bar", "false"]  # fmt: skip
+    args = ["--inputs", f"[{folder}]", "--output", str(tmp_path)]
     with pytest.raises(SystemExit) as stopped:
-        main(args)
+        predict(run, *args)
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert str(folder / "big.png") in err or str(folder / "broken.png") in err
-    main([*args, "--skip_bad_inputs", "true"])
+    predict(run, *args, "--skip_bad_inputs", "true")
     out = capsys.readouterr().out
     rows = read_rows(tmp_path / "predictions.csv")
     assert [r["input"] for r in rows] == [str(folder / "good0.png"), str(folder / "good1.png")]
@@ -138,8 +140,7 @@ def test_exported_model_example_classifies_as_litlab_predict_does(run: Path, tmp
     pytest.importorskip("onnxscript")
     model_path, _ = export(run / "checkpoints" / "last.ckpt", "onnx", tmp_path)
     files = sorted(str(p) for p in (run.parent.parent.parent / "images" / "test").rglob("*.png"))
-    main(["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
-          "--inputs", f"[{', '.join(files)}]", "--output", str(tmp_path), "--trainer.enable_progress_bar", "false"])  # fmt: skip
+    predict(run, "--inputs", f"[{', '.join(files)}]", "--output", str(tmp_path))
     rows = read_rows(tmp_path / "predictions.csv")
     script = REPO / "scripts" / "classify_images.py"
     result = subprocess.run([sys.executable, str(script), str(model_path), *files], capture_output=True, text=True)
