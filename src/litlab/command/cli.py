@@ -38,6 +38,7 @@ from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 import litlab.runtime.distributed  # noqa: F401 - registers `strategy: ddp_litlab`
+from litlab.callbacks.fit_run import fit_run_of
 from litlab.callbacks.prediction_writer import PredictionWriter
 from litlab.checkpoints.io import AtomicCheckpointIO
 from litlab.checkpoints.match import check_config_matches_data, check_same_model_class, check_weights_fit
@@ -67,6 +68,8 @@ class SaveRunConfig(SaveConfigCallback):
     `litlab test` (or validate, predict) of a checkpoint writes into the run the checkpoint came from."""
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if stage == "predict":
+            return  # no run to describe: predict logs nothing (its file goes beside the checkpoint's run)
         if stage != "fit" and self.save_to_log_dir and not self.already_saved:
             path = Path(trainer.log_dir or "", self.config_filename)  # log_dir is collective: every rank asks
             if trainer.strategy.broadcast(trainer.is_global_zero and path.is_file()):
@@ -124,8 +127,10 @@ class LitlabCLI(LightningCLI):
             check_same_model_class(ckpt_path, config.model)  # also: exists and is readable
             if subcommand == "test":
                 self._log_into_run_of(Path(ckpt_path), config)
-        if subcommand == "predict" and config.get("inputs"):
-            predict_on_inputs(config)
+        if subcommand == "predict":
+            config.trainer.logger = False  # predict logs nothing: no run folder, no empty events file
+            if config.get("inputs"):
+                predict_on_inputs(config)
 
     @staticmethod
     def _log_into_run_of(ckpt_path: Path, config: Namespace) -> None:
@@ -194,7 +199,8 @@ class LitlabCLI(LightningCLI):
         check_config_matches_data(config.model, self.datamodule)
         check_augmentation(self.datamodule)
         if self.subcommand == "predict" and not any(isinstance(c, PredictionWriter) for c in self.trainer.callbacks):
-            self.trainer.callbacks.append(PredictionWriter(config.output, config.top_k))
+            output = config.output or default_predictions_path(config.get("ckpt_path"))
+            self.trainer.callbacks.append(PredictionWriter(output, config.top_k))
             if config.get("return_predictions") is None:  # the writer has them; do not also keep them in memory
                 self.config_init["predict"]["return_predictions"] = False
 
@@ -212,6 +218,10 @@ class LitlabCLI(LightningCLI):
             trainer_init["callbacks"] = [c for c in trainer_init["callbacks"] if not isinstance(c, ProgressBar)]
         if trainer_init.get("enable_model_summary") is False and trainer_init.get("callbacks"):
             trainer_init["callbacks"] = [c for c in trainer_init["callbacks"] if not isinstance(c, ModelSummary)]
+        if self.subcommand == "predict":  # it has no run to write checkpoints into (and no logger)
+            callbacks = trainer_init.get("callbacks") or []
+            trainer_init["callbacks"] = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
+            trainer_init["enable_checkpointing"] = False
         plugins = trainer_init.get("plugins") or []
         plugins = plugins if isinstance(plugins, list) else [plugins]
         if not any(isinstance(p, CheckpointIO) for p in plugins):
@@ -240,6 +250,13 @@ def add_predict_arguments(parser: LightningArgumentParser) -> None:
         "--output", type=str | None, default=None, help="predictions file or folder (default: the run folder)."
     )
     parser.add_argument("--top_k", type=int, default=3, help="most probable classes listed per input.")
+
+
+def default_predictions_path(ckpt_path: str | None) -> Path:
+    """`<run>/predictions.csv` for a checkpoint of a training run, else beside the checkpoint (or here)."""
+    if not ckpt_path:
+        return Path("predictions.csv")
+    return (fit_run_of(ckpt_path) or Path(ckpt_path).parent) / "predictions.csv"
 
 
 def predict_on_inputs(config: Namespace) -> None:
