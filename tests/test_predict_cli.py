@@ -1,5 +1,5 @@
-"""`litlab predict` and `validate` of a finished synthetic run: quiet, into the run folder, and the numbers right;
-a checkpoint written on a GPU predicts and exports on a CPU; regression predictions list values and targets."""
+"""`litlab predict`, `validate` and `test` of a finished synthetic run: quiet, into the run folder, the numbers
+right; a checkpoint written on a GPU predicts and exports on a CPU; regression predictions list their values."""
 
 import csv
 import sys
@@ -38,21 +38,21 @@ def expected(ckpt: Path) -> tuple[torch.Tensor, torch.Tensor]:
         return module(features).softmax(-1), labels
 
 
-def test_predict_and_validate_are_quiet_and_write_into_the_run(run: Path) -> None:
+def test_predict_validate_and_test_are_quiet_and_write_into_the_run(run: Path) -> None:
     ckpt = run / "checkpoints" / "last.ckpt"
     commands = {
         name: [sys.executable, "-m", "litlab", name, "--config", str(run / "config.yaml"), "--ckpt_path", str(ckpt)]
-        for name in ("predict", "validate")
+        for name in ("predict", "validate", "test")
     }
     started = {name: Popen(c, stdout=PIPE, stderr=STDOUT, text=True) for name, c in commands.items()}
-    for name, process in started.items():  # both at once: each takes most of its time starting up
+    for name, process in started.items():  # all at once: each takes most of its time starting up
         output = process.communicate(timeout=300)[0]
         assert process.returncode == 0, output
         assert not [word for word in NOISE if word in output.lower()], f"{name}:\n{output}"
         if name == "predict":
             assert f"Predictions for 256 inputs written to {run / 'predictions.csv'}" in output
             assert "Predicted classes: class_" in output
-    assert [p.name for p in run.parent.iterdir()] == [run.name]  # neither opened a new version_N
+    assert [p.name for p in run.parent.iterdir()] == [run.name]  # none opened a new version_N
 
     rows = read_rows(run / "predictions.csv")
     probabilities, labels = expected(ckpt)
