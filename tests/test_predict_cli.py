@@ -8,6 +8,7 @@ from subprocess import PIPE, STDOUT, Popen
 
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import CONFIGS, fast_synthetic_args
 from litlab.cli import main
@@ -38,7 +39,7 @@ def expected(ckpt: Path) -> tuple[torch.Tensor, torch.Tensor]:
         return module(features).softmax(-1), labels
 
 
-def test_predict_validate_and_test_are_quiet_and_write_into_the_run(run: Path) -> None:
+def test_predict_validate_and_test_are_quiet_and_leave_no_empty_run(run: Path) -> None:
     ckpt = run / "checkpoints" / "last.ckpt"
     commands = {
         name: [sys.executable, "-m", "litlab", name, "--config", str(run / "config.yaml"), "--ckpt_path", str(ckpt)]
@@ -52,7 +53,10 @@ def test_predict_validate_and_test_are_quiet_and_write_into_the_run(run: Path) -
         if name == "predict":
             assert f"Predictions for 256 inputs written to {run / 'predictions.csv'}" in output
             assert "Predicted classes: class_" in output
-    assert [p.name for p in run.parent.iterdir()] == [run.name]  # none opened a new version_N
+    (validated,) = [p for p in run.parent.iterdir() if p != run]  # predict and test opened no run of their own
+    events = EventAccumulator(str(validated))
+    events.Reload()
+    assert "val/acc" in events.Tags()["scalars"]  # validate's own run holds its metrics: not an empty folder
 
     rows = read_rows(run / "predictions.csv")
     probabilities, labels = expected(ckpt)

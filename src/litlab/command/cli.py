@@ -167,7 +167,6 @@ class LitlabCLI(LightningCLI):
                 raise CheckpointError(f"--ckpt_path last: no readable checkpoint in the newest run under {where}.")
             check_same_model_class(found.checkpoint, config.model)
             config.ckpt_path = str(found.checkpoint)
-            self._log_into_run_of(found.checkpoint, config)
             return
         # What the saved config.yaml should say: the experiment, not this particular restart of it.
         self._restore_after_instantiation = {"ckpt_path": None, "trainer.logger.init_args.version": init_args.version}
@@ -218,7 +217,9 @@ class LitlabCLI(LightningCLI):
             trainer_init["callbacks"] = [c for c in trainer_init["callbacks"] if not isinstance(c, ProgressBar)]
         if trainer_init.get("enable_model_summary") is False and trainer_init.get("callbacks"):
             trainer_init["callbacks"] = [c for c in trainer_init["callbacks"] if not isinstance(c, ModelSummary)]
-        if self.subcommand == "predict":  # it has no run to write checkpoints into (and no logger)
+        if self.subcommand in ("validate", "test", "predict"):
+            # Nothing to checkpoint; a ModelCheckpoint would only restore the checkpoint's own state and warn
+            # that its folder is not this run's ("The dirpath has changed").
             callbacks = trainer_init.get("callbacks") or []
             trainer_init["callbacks"] = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
             trainer_init["enable_checkpointing"] = False
