@@ -37,8 +37,9 @@ class LitlabDataModule(L.LightningDataModule):
         return Preprocessing("features", tuple(self.input_shape), None if names is None else list(names))
 
     def state_dict(self) -> dict[str, Any]:
-        """Lightning saves this in every checkpoint: the preprocessing the model was trained with."""
-        return {STATE_KEY: self.preprocessing().as_dict()}
+        """Lightning saves this in every checkpoint: the preprocessing the model was trained with (nothing for a
+        subclass without `input_shape`, which the task could not have been built from anyway)."""
+        return {STATE_KEY: self.preprocessing().as_dict()} if hasattr(self, "input_shape") else {}
 
     def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
         return DataLoader(
