@@ -87,7 +87,9 @@ class LooseImagesDataModule(LitlabDataModule):
         pin_memory: bool = False,
         persistent_workers: bool = False,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers)
+        super().__init__(
+            batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory, persistent_workers=persistent_workers
+        )
         saved = read_checkpoint(checkpoint, mmap=True)
         record = from_checkpoint(saved)
         if record is None:
