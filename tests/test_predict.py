@@ -91,7 +91,7 @@ def test_new_images_are_prepared_from_the_checkpoint_alone(run: Path, tmp_path: 
     images.rename(moved)  # the training data is not needed
     try:
         output = tmp_path / "out" / "labeled.csv"
-        predict(run, "--inputs", f"[{new / 'labeled'}]", "--output", str(output))
+        predict(run, "--inputs", str(new / "labeled"), "--output", str(output))
         labeled = read_rows(output)
         files = sorted(str(p) for p in (new / "labeled").rglob("*.png"))
         assert [r["input"] for r in labeled] == files and [r["label"] for r in labeled] == [

@@ -241,10 +241,10 @@ class LitlabCLI(LightningCLI):
 def add_predict_arguments(parser: LightningArgumentParser) -> None:
     parser.add_argument(
         "--inputs",
-        type=list[str] | None,
+        type=list[str] | str | None,
         default=None,
-        help="image files or folders to predict on instead of the config's data, prepared as the checkpoint "
-        "records (needs --ckpt_path).",
+        help="an image file or folder, or a list of them ('[a.png, photos/]'), to predict on instead of the "
+        "config's data, prepared as the checkpoint records (needs --ckpt_path).",
     )
     parser.add_argument("--skip_bad_inputs", type=bool, default=False, help="leave out and list unusable inputs.")
     parser.add_argument(
@@ -266,7 +266,8 @@ def predict_on_inputs(config: Namespace) -> None:
     if not ckpt_path or not Path(str(ckpt_path)).is_file():
         raise ConfigError("--inputs needs --ckpt_path <checkpoint file>: the checkpoint says how to prepare images.")
     batch_size = (config.data.get("init_args") or {}).get("batch_size") if isinstance(config.data, Namespace) else None
-    init_args = {"inputs": config.inputs, "checkpoint": str(ckpt_path), "skip_bad_inputs": config.skip_bad_inputs}
+    inputs = [config.inputs] if isinstance(config.inputs, str) else config.inputs
+    init_args = {"inputs": inputs, "checkpoint": str(ckpt_path), "skip_bad_inputs": config.skip_bad_inputs}
     config.data = Namespace(
         class_path="litlab.data.loose_images.LooseImagesDataModule",
         init_args=Namespace(**init_args, **({"batch_size": batch_size} if batch_size else {})),
