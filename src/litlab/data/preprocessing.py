@@ -82,6 +82,8 @@ def from_checkpoint(checkpoint: Mapping[str, Any]) -> Preprocessing | None:
 
 def of_datamodule(datamodule: Any) -> Preprocessing:
     """The data module's own record: litlab data modules define `preprocessing()`; others cannot be described."""
+    if datamodule is None:
+        raise CheckpointError("the checkpoint records no data module, so nothing says how its inputs were prepared.")
     describe = getattr(datamodule, "preprocessing", None)
     if not callable(describe):
         raise CheckpointError(
