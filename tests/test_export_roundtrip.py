@@ -17,10 +17,10 @@ import torch
 from PIL import Image
 
 from conftest import CONFIGS, fast_synthetic_args, write_image_folder
-from litlab.cli import main
+from litlab.checkpoints.export import export, load_checkpoint
+from litlab.command.cli import main
+from litlab.command.errors import CheckpointError
 from litlab.data.preprocessing import STATE_KEY
-from litlab.errors import CheckpointError
-from litlab.export import export, load_checkpoint
 
 SPEEDY = ["--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false", "--trainer.accelerator", "cpu"]
 

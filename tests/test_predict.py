@@ -17,9 +17,9 @@ import torch
 from PIL import Image
 
 from conftest import CONFIGS, REPO, write_image_folder
-from litlab.cli import main
+from litlab.checkpoints.export import export, load_checkpoint
+from litlab.command.cli import main
 from litlab.data import ImageFolderDataModule
-from litlab.export import export, load_checkpoint
 
 CLASSES = ("ant", "bee", "cat")
 

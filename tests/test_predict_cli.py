@@ -11,8 +11,8 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import CONFIGS, fast_synthetic_args
-from litlab.cli import main
-from litlab.export import export, load_checkpoint
+from litlab.checkpoints.export import export, load_checkpoint
+from litlab.command.cli import main
 
 NOISE = ("warning", "deprecat", "dirpath has changed", "traceback")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CONFIGS, fast_synthetic_args
-from litlab.cli import main
+from litlab.command.cli import main
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

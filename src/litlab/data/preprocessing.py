@@ -4,7 +4,7 @@ A data module may measure what it normalizes with (`ImageFolderDataModule` measu
 std of its training images). Those numbers used to live only in memory and in the image cache, so an exported
 model came with `"mean": null` and was fed wrongly scaled inputs. Now every litlab data module describes its
 preprocessing as a `Preprocessing` record, Lightning saves it in each checkpoint through the data module's
-`state_dict()` hook, and `litlab predict` on new data and `litlab.export` read it from there: it is never
+`state_dict()` hook, and `litlab predict` on new data and `litlab.checkpoints.export` read it from there: it is never
 measured again from other data.
 
 Kinds:
