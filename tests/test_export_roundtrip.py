@@ -78,11 +78,18 @@ def train(kind: str, tmp_path: Path, request: pytest.FixtureRequest | None) -> t
     return ckpt, report, root
 
 
+@pytest.fixture(scope="module")
+def image_folder_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, Path]:
+    """One image-folder run for the round trip and the refusal below."""
+    return train("image_folder", tmp_path_factory.mktemp("image_folder"), None)
+
+
 @pytest.mark.parametrize("kind", ["synthetic", "image_folder", pytest.param("cifar10", marks=pytest.mark.slow)])
 def test_exported_model_with_the_sidecars_preprocessing_scores_as_litlab_test(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    ckpt, report, root = train(kind, tmp_path, request)
+    trained = request.getfixturevalue("image_folder_run") if kind == "image_folder" else None
+    ckpt, report, root = trained or train(kind, tmp_path, request)
     model_path, sidecar_path = export(ckpt, "torchscript", tmp_path / "export")
     sidecar = json.loads(sidecar_path.read_text())
     raw, labels = {"synthetic": raw_synthetic, "image_folder": raw_image_folder, "cifar10": raw_cifar10}[kind](
@@ -101,8 +108,10 @@ def test_exported_model_with_the_sidecars_preprocessing_scores_as_litlab_test(
         torch.testing.assert_close(logits, module(inputs), atol=1e-4, rtol=1e-4)
 
 
-def test_export_refuses_a_sidecar_without_the_measured_statistics(tmp_path: Path) -> None:
-    ckpt, _, _ = train("image_folder", tmp_path, None)
+def test_export_refuses_a_sidecar_without_the_measured_statistics(
+    tmp_path: Path, image_folder_run: tuple[Path, dict, Path]
+) -> None:
+    ckpt, _, _ = image_folder_run
     checkpoint = torch.load(ckpt, weights_only=True)
     (record,) = [v[STATE_KEY] for v in checkpoint.values() if isinstance(v, dict) and STATE_KEY in v]
     assert record["mean"] is not None and record["std"] is not None and record["class_names"] == ["ant", "bee", "cat"]
