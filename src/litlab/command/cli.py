@@ -20,7 +20,6 @@ import contextlib
 import io
 import os
 import sys
-import warnings
 from argparse import ArgumentError
 from collections.abc import Callable
 from pathlib import Path
@@ -31,14 +30,13 @@ import yaml
 from jsonargparse import Namespace
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
-from lightning.pytorch.callbacks import ModelSummary, ProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, ModelSummary, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 import litlab.runtime.distributed  # noqa: F401 - registers `strategy: ddp_litlab`
-from litlab.callbacks.fit_run import fit_run_of
 from litlab.callbacks.prediction_writer import PredictionWriter
 from litlab.checkpoints.io import AtomicCheckpointIO
 from litlab.checkpoints.match import check_config_matches_data, check_same_model_class, check_weights_fit
@@ -52,6 +50,7 @@ from litlab.command.input_checks import (
     check_yaml_syntax,
     config_files,
 )
+from litlab.command.predict_options import add_predict_arguments, default_predictions_path, predict_on_inputs
 from litlab.command.quiet import quiet_lightning, quiet_resume
 from litlab.command.test_after_fit import summary_line, test_after_fit
 from litlab.runs.resume import resolve_last
@@ -238,42 +237,6 @@ class LitlabCLI(LightningCLI):
             ) from None
 
 
-def add_predict_arguments(parser: LightningArgumentParser) -> None:
-    parser.add_argument(
-        "--inputs",
-        type=list[str] | str | None,
-        default=None,
-        help="an image file or folder, or a list of them ('[a.png, photos/]'), to predict on instead of the "
-        "config's data, prepared as the checkpoint records (needs --ckpt_path).",
-    )
-    parser.add_argument("--skip_bad_inputs", type=bool, default=False, help="leave out and list unusable inputs.")
-    parser.add_argument(
-        "--output", type=str | None, default=None, help="predictions file or folder (default: the run folder)."
-    )
-    parser.add_argument("--top_k", type=int, default=3, help="most probable classes listed per input.")
-
-
-def default_predictions_path(ckpt_path: str | None) -> Path:
-    """`<run>/predictions.csv` for a checkpoint of a training run, else beside the checkpoint (or here)."""
-    if not ckpt_path:
-        return Path("predictions.csv")
-    return (fit_run_of(ckpt_path) or Path(ckpt_path).parent) / "predictions.csv"
-
-
-def predict_on_inputs(config: Namespace) -> None:
-    """`--inputs`: the config's data is replaced by the given images, read as the checkpoint says."""
-    ckpt_path = config.get("ckpt_path")
-    if not ckpt_path or not Path(str(ckpt_path)).is_file():
-        raise ConfigError("--inputs needs --ckpt_path <checkpoint file>: the checkpoint says how to prepare images.")
-    batch_size = (config.data.get("init_args") or {}).get("batch_size") if isinstance(config.data, Namespace) else None
-    inputs = [config.inputs] if isinstance(config.inputs, str) else config.inputs
-    init_args = {"inputs": inputs, "checkpoint": str(ckpt_path), "skip_bad_inputs": config.skip_bad_inputs}
-    config.data = Namespace(
-        class_path="litlab.data.loose_images.LooseImagesDataModule",
-        init_args=Namespace(**init_args, **({"batch_size": batch_size} if batch_size else {})),
-    )
-
-
 def _parser_kwargs(run: bool) -> dict[str, Any]:
     """DEFAULTS go to each subcommand's parser (fit, test, ...), or to the only parser when there are none."""
     kwargs: dict[str, Any] = {"allow_abbrev": False}  # a typo such as --trainer.max_epoch must fail, not match
@@ -356,10 +319,6 @@ def _run(args: list[str] | None) -> None:
 def run_reporting_errors(command: Callable[[], None]) -> None:
     """Run `command` as the `litlab` process runs: glibc keeps freed memory (litlab.runtime.allocator), and a
     LitlabError prints as a short message with exit status 2 (LITLAB_DEBUG=1: the traceback instead)."""
-    # Lightning 2.6 with torch 2.10+: a deprecation inside Lightning, printed by every test/validate/predict.
-    warnings.filterwarnings(
-        "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", module=r"lightning\.pytorch\.utilities"
-    )
     if os.environ.get("LITLAB_MALLOC") != "default":
         keep_freed_memory()  # CPU training: no fresh, zeroed pages for every step's activations
     try:
