@@ -38,6 +38,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "fit", "--config", str(CONFIGS / "cifar10_jpg_cnn.yaml"),
         "--model.init_args.backbone", "litlab.models.SimpleCNN",
         "--data.init_args.root", str(root), "--data.init_args.batch_size", "8", "--data.init_args.num_workers", "0",
+        "--data.init_args.augment", "false",
         "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false", "--test_after_fit", "false",
         "--trainer.logger.init_args.save_dir", str(tmp / "logs"),
     ])  # fmt: skip
