@@ -9,7 +9,7 @@ PORT   ?= 6006
 JPG_ARCHIVE ?= ../shared/data/cifar10-jpg.tar.gz
 
 .DEFAULT_GOAL := help
-.PHONY: help install train demo resume bench bench-accuracy bench-airbench bench-gap gpu-wheels data-jpg test-run tensorboard report sweep test test-all lint browser-deps clean
+.PHONY: help install train demo resume bench bench-accuracy bench-airbench bench-gap gpu-wheels data-jpg test-run predict tensorboard report sweep test test-all lint browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ data-jpg: ## unpack the CIFAR-10 JPEG copy into data/cifar10-jpg (for configs/ci
 
 test-run: $(STAMP) ## evaluate a checkpoint: make test-run CONFIG=... ARGS='--ckpt_path <file>'
 	$(BIN)/litlab test --config $(CONFIG) $(ARGS)
+
+predict: $(STAMP) ## predictions.csv for the test split, from the newest run of CONFIG: make predict CONFIG=...
+	$(BIN)/litlab predict --config $(CONFIG) --ckpt_path last $(ARGS)
 
 tensorboard: $(STAMP) ## serve logs/ on http://127.0.0.1:6006 (localhost only; PORT= to change)
 	@mkdir -p logs  # created by the first run; made here so a fresh clone serves an empty board

@@ -100,8 +100,8 @@ def test_channel_stats_are_the_per_channel_mean_and_std() -> None:
 def test_image_folder_decodes_once_and_again_after_a_file_changes(tmp_path: Path, monkeypatch) -> None:
     root = write_image_folder(tmp_path / "data", {"train": 6, "test": 2})
     decoded: list[str] = []
-    decode_one = image_cache._decode_one
-    monkeypatch.setattr(image_cache, "_decode_one", lambda path, gray: decoded.append(path) or decode_one(path, gray))
+    original = image_cache.decode_one
+    monkeypatch.setattr(image_cache, "decode_one", lambda path, gray: decoded.append(path) or original(path, gray))
 
     def load() -> ImageFolderDataModule:
         data = ImageFolderDataModule(root, loader="memory", batch_size=4, num_workers=0)

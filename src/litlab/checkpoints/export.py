@@ -8,8 +8,11 @@ Formats:
 What is exported is the task's backbone in eval mode (a task's `forward` is its backbone). It takes the
 *normalized* float32 batch of shape (B, *input_shape), exactly what the data module's eval transforms yield,
 and returns logits (B, num_classes), or predictions (B, num_outputs) for regression. Normalization is not
-inside the model: the sidecar holds the mean/std to apply (null where the data module has none, as for
-synthetic data). The batch dimension is dynamic.
+inside the model: the sidecar's `preprocessing` says how to prepare inputs, from the record the checkpoint
+carries (`litlab.data.preprocessing`): for images the size, colour mode and the mean/std the training data
+was normalized with (measured ones included); null mean/std only for inputs fed as they are (synthetic
+features). A sidecar that cannot say this (an image model whose statistics were never recorded) is refused
+rather than written. The batch dimension is dynamic. `scripts/classify_images.py` shows the whole path.
 """
 
 import json
@@ -27,6 +30,7 @@ import litlab.data  # noqa: F401 - Lightning only rebuilds classes that are alre
 import litlab.tasks  # noqa: F401
 from litlab.checkpoints.io import read_checkpoint
 from litlab.command.errors import CheckpointError, LitlabError
+from litlab.data.preprocessing import Preprocessing, from_checkpoint, of_datamodule, require_complete
 
 Writer = Callable[[nn.Module, torch.Tensor, Path], None]
 
@@ -39,18 +43,20 @@ def read_litlab_checkpoint(path: Path) -> dict[str, Any]:
     return checkpoint
 
 
-def load_checkpoint(ckpt_path: str | Path) -> tuple[L.LightningModule, L.LightningDataModule | None]:
+def load_checkpoint(
+    ckpt_path: str | Path, with_datamodule: bool = True
+) -> tuple[L.LightningModule, L.LightningDataModule | None]:
     """The task (on CPU, eval mode) and the data module a LightningCLI run saved in `ckpt_path`.
 
     The data module is only constructed from its saved hyperparameters; no data is read or downloaded.
-    It is None when the checkpoint holds no data module hyperparameters.
+    It is None when the checkpoint holds no data module hyperparameters, or `with_datamodule` is False.
     """
     path = Path(ckpt_path)
     checkpoint = read_litlab_checkpoint(path)
     module = L.LightningModule.load_from_checkpoint(path, map_location="cpu", weights_only=True).eval()
     datamodule = None
-    if "_class_path" in checkpoint.get("datamodule_hyper_parameters", {}):
-        datamodule = L.LightningDataModule.load_from_checkpoint(path, weights_only=True)
+    if with_datamodule and "_class_path" in checkpoint.get("datamodule_hyper_parameters", {}):
+        datamodule = L.LightningDataModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
     return module, datamodule
 
 
@@ -91,11 +97,15 @@ FORMATS: dict[str, tuple[str, Writer, str]] = {
 }
 
 
-def describe(module: L.LightningModule, datamodule: L.LightningDataModule | None) -> dict[str, Any]:
-    """What a user of the exported model needs to know: shapes, classes and preprocessing."""
+def describe(
+    module: L.LightningModule, datamodule: L.LightningDataModule | None, preprocessing: Preprocessing | None = None
+) -> dict[str, Any]:
+    """What a user of the exported model needs to know: shapes, classes and preprocessing (the checkpoint's
+    record when given, else the data module's own description)."""
     hparams = module.hparams
-    mean, std = getattr(datamodule, "mean", None), getattr(datamodule, "std", None)
-    class_names = getattr(datamodule, "class_names", None)
+    if preprocessing is None:
+        preprocessing = of_datamodule(datamodule)
+    mean, std, class_names = preprocessing.mean, preprocessing.std, preprocessing.class_names
     return {
         "task": hparams.get("_class_path", type(module).__module__ + "." + type(module).__qualname__),
         "backbone": type(module.backbone).__module__ + "." + type(module.backbone).__qualname__,
@@ -108,6 +118,23 @@ def describe(module: L.LightningModule, datamodule: L.LightningDataModule | None
         "num_classes": hparams.get("num_classes"),
         "num_outputs": hparams.get("num_outputs", hparams.get("num_classes")),
         "class_names": list(class_names) if class_names is not None else None,
+        "preprocessing": sidecar_preprocessing(preprocessing),
+    }
+
+
+def sidecar_preprocessing(preprocessing: Preprocessing) -> dict[str, Any]:
+    """The steps from a raw input to the model's input, spelled out for code without litlab."""
+    if preprocessing.kind != "image":
+        return {"kind": preprocessing.kind, "steps": "float32 features of input_shape, used as they are"}
+    return {
+        "kind": "image",
+        "color_mode": "L" if preprocessing.grayscale else "RGB",
+        "image_size": list(preprocessing.image_size),
+        "resize": preprocessing.resize,
+        "mean": list(preprocessing.mean),
+        "std": list(preprocessing.std),
+        "steps": "decode as color_mode; resize to image_size (height, width) if resize, else the image must have "
+        "that size; channels first; divide by 255; subtract mean and divide by std per channel",
     }
 
 
@@ -118,17 +145,19 @@ def export(ckpt_path: str | Path, format: str = "torchscript", out_dir: str | Pa
     """
     if format not in FORMATS:
         raise LitlabError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
-    module, datamodule = load_checkpoint(ckpt_path)
+    checkpoint = read_litlab_checkpoint(Path(ckpt_path))
+    recorded = from_checkpoint(checkpoint)  # then the training data need not be here
+    module, datamodule = load_checkpoint(ckpt_path, with_datamodule=recorded is None)
     suffix, write, loader = FORMATS[format]
     ckpt_path = Path(ckpt_path).resolve()
+    preprocessing = require_complete(recorded or of_datamodule(datamodule), str(ckpt_path))
+    info = describe(module, datamodule, preprocessing)  # before writing anything: it may refuse
     out = Path(out_dir) if out_dir is not None else ckpt_path.parent
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / f"{ckpt_path.stem}{suffix}"
-    info = describe(module, datamodule)
     example = torch.randn(2, *info["input_shape"])  # batch 2: torch.export specializes sizes 0 and 1
     write(module.backbone, example, model_path)
 
-    checkpoint = read_litlab_checkpoint(ckpt_path)
     sidecar = {
         "format": format,
         "model_file": model_path.name,

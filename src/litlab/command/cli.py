@@ -3,6 +3,7 @@
     litlab fit --config configs/cifar10_cnn.yaml --trainer.max_epochs 3
     litlab fit --config configs/cifar10_cnn.yaml --ckpt_path last     # continue the newest run, in its folder
     litlab test --config configs/cifar10_cnn.yaml --ckpt_path logs/.../last.ckpt
+    litlab predict --config <run>/config.yaml --ckpt_path <run>/checkpoints/last.ckpt [--inputs images/]
 
 On top of LightningCLI: `--ckpt_path last` resumes the newest run of the experiment into the same run
 folder (`litlab.runs.resume`); checkpoints are written atomically and loaded weights-only
@@ -10,7 +11,9 @@ folder (`litlab.runs.resume`); checkpoints are written atomically and loaded wei
 or data is refused before training (`litlab.checkpoints.match`); config mistakes (unknown key, wrong
 type, non-positive learning rate or batch size) are reported in a line or two with the closest valid
 key (`litlab.command.config_errors`). Errors that are the user's to fix (`LitlabError`) print as a short
-message and exit with status 2; set LITLAB_DEBUG=1 for the full traceback.
+message and exit with status 2; set LITLAB_DEBUG=1 for the full traceback. `predict` writes predictions.csv
+(`litlab.callbacks.prediction_writer`) for the config's test split, or for new images given with `--inputs`
+(`litlab.data.loose_images`).
 """
 
 import contextlib
@@ -27,13 +30,14 @@ import yaml
 from jsonargparse import Namespace
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
-from lightning.pytorch.callbacks import ModelSummary, ProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, ModelSummary, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 import litlab.runtime.distributed  # noqa: F401 - registers `strategy: ddp_litlab`
+from litlab.callbacks.prediction_writer import PredictionWriter
 from litlab.checkpoints.io import AtomicCheckpointIO
 from litlab.checkpoints.match import check_config_matches_data, check_same_model_class, check_weights_fit
 from litlab.command.arguments import kept_init_args, with_run_config
@@ -46,6 +50,7 @@ from litlab.command.input_checks import (
     check_yaml_syntax,
     config_files,
 )
+from litlab.command.predict_options import add_predict_arguments, default_predictions_path, predict_on_inputs
 from litlab.command.quiet import quiet_lightning, quiet_resume
 from litlab.command.test_after_fit import summary_line, test_after_fit
 from litlab.runs.resume import resolve_last
@@ -62,6 +67,8 @@ class SaveRunConfig(SaveConfigCallback):
     `litlab test` (or validate, predict) of a checkpoint writes into the run the checkpoint came from."""
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if stage == "predict":
+            return  # no run to describe: predict logs nothing (its file goes beside the checkpoint's run)
         if stage != "fit" and self.save_to_log_dir and not self.already_saved:
             path = Path(trainer.log_dir or "", self.config_filename)  # log_dir is collective: every rank asks
             if trainer.strategy.broadcast(trainer.is_global_zero and path.is_file()):
@@ -88,6 +95,12 @@ class LitlabCLI(LightningCLI):
             "training ends (the last checkpoint if none is monitored).",
         )
 
+    def _prepare_subcommand_parser(self, klass: type, subcommand: str, **kwargs: Any) -> LightningArgumentParser:
+        parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+        if subcommand == "predict":  # LightningCLI has no public per-subcommand hook for extra arguments
+            add_predict_arguments(parser)
+        return parser
+
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         self._restore_after_instantiation: dict[str, Any] = {}
         try:
@@ -113,6 +126,10 @@ class LitlabCLI(LightningCLI):
             check_same_model_class(ckpt_path, config.model)  # also: exists and is readable
             if subcommand == "test":
                 self._log_into_run_of(Path(ckpt_path), config)
+        if subcommand == "predict":
+            config.trainer.logger = False  # predict logs nothing: no run folder, no empty events file
+            if config.get("inputs"):
+                predict_on_inputs(config)
 
     @staticmethod
     def _log_into_run_of(ckpt_path: Path, config: Namespace) -> None:
@@ -179,6 +196,11 @@ class LitlabCLI(LightningCLI):
             check_weights_fit(ckpt_path, self.model, self.datamodule)
         check_config_matches_data(config.model, self.datamodule)
         check_augmentation(self.datamodule)
+        if self.subcommand == "predict" and not any(isinstance(c, PredictionWriter) for c in self.trainer.callbacks):
+            output = config.output or default_predictions_path(config.get("ckpt_path"))
+            self.trainer.callbacks.append(PredictionWriter(output, config.top_k))
+            if config.get("return_predictions") is None:  # the writer has them; do not also keep them in memory
+                self.config_init["predict"]["return_predictions"] = False
 
     def after_fit(self) -> None:
         """`fit` ends with a test of the best checkpoint in the same run (`test_after_fit`), then one summary line."""
@@ -194,6 +216,12 @@ class LitlabCLI(LightningCLI):
             trainer_init["callbacks"] = [c for c in trainer_init["callbacks"] if not isinstance(c, ProgressBar)]
         if trainer_init.get("enable_model_summary") is False and trainer_init.get("callbacks"):
             trainer_init["callbacks"] = [c for c in trainer_init["callbacks"] if not isinstance(c, ModelSummary)]
+        if self.subcommand in ("validate", "test", "predict"):
+            # Nothing to checkpoint; a ModelCheckpoint would only restore the checkpoint's own state and warn
+            # that its folder is not this run's ("The dirpath has changed").
+            callbacks = trainer_init.get("callbacks") or []
+            trainer_init["callbacks"] = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
+            trainer_init["enable_checkpointing"] = False
         plugins = trainer_init.get("plugins") or []
         plugins = plugins if isinstance(plugins, list) else [plugins]
         if not any(isinstance(p, CheckpointIO) for p in plugins):

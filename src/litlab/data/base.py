@@ -2,12 +2,16 @@
 
 Subclasses set `self.train_set`, `self.val_set` and `self.test_set` in `setup()` and expose the shape
 the task is built from: `input_shape` plus `num_classes` (classification) or `num_outputs` (regression).
+Every checkpoint carries the data module's `preprocessing()` record (`litlab.data.preprocessing`).
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import lightning as L
 from torch.utils.data import DataLoader, Dataset
+
+from litlab.data.preprocessing import STATE_KEY, Preprocessing
 
 
 class LitlabDataModule(L.LightningDataModule):
@@ -26,6 +30,16 @@ class LitlabDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.persistent_workers = persistent_workers and num_workers > 0
+
+    def preprocessing(self) -> Preprocessing:
+        """Inputs fed as they are; image data modules say how they read, resize and normalize pixels."""
+        names = getattr(self, "class_names", None)
+        return Preprocessing("features", tuple(self.input_shape), None if names is None else list(names))
+
+    def state_dict(self) -> dict[str, Any]:
+        """Lightning saves this in every checkpoint: the preprocessing the model was trained with (nothing for a
+        subclass without `input_shape`, which the task could not have been built from anyway)."""
+        return {STATE_KEY: self.preprocessing().as_dict()} if hasattr(self, "input_shape") else {}
 
     def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
         return DataLoader(

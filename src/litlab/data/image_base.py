@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from litlab.data.base import LitlabDataModule
 from litlab.data.batch_augment import BatchAugment
 from litlab.data.device_loader import DeviceLoader
+from litlab.data.preprocessing import Preprocessing
 
 
 class ImageTensors(Dataset):
@@ -68,6 +69,18 @@ class ImageDataModule(LitlabDataModule):
         self.channels_last = channels_last
         self.seed = seed
 
+    def preprocessing(self) -> Preprocessing:
+        names = getattr(self, "class_names", None)
+        mean, std = self.mean, self.std
+        return Preprocessing(
+            "image",
+            tuple(self.input_shape),
+            None if names is None else list(names),
+            None if mean is None else tuple(mean),
+            None if std is None else tuple(std),
+            resize=bool(getattr(self, "resize", False)),
+        )
+
     def memory_splits(self, fit: bool, test: bool) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """(N, C, H, W) uint8 images and (N,) labels of "train" and "val" (when `fit`) and "test" (when `test`)."""
         raise NotImplementedError
@@ -117,5 +130,7 @@ class ImageDataModule(LitlabDataModule):
     def test_dataloader(self) -> DataLoader | DeviceLoader:
         return self.device_loader(self.test_set, False) if self.loader == "memory" else super().test_dataloader()
 
-    def predict_dataloader(self) -> DataLoader | DeviceLoader:
-        return self.test_dataloader()
+    def predict_dataloader(self) -> DataLoader:
+        """A plain DataLoader on both paths: Lightning then shards it without repeats and reports each
+        prediction's dataset index (the prediction writer's input order)."""
+        return self._loader(self.test_set, shuffle=False)

@@ -79,7 +79,7 @@ def open_image(path: str | Path, grayscale: bool = False) -> Image.Image:
         raise LitlabError(f"cannot read the image {path} ({error}). Remove or replace that file.") from error
 
 
-def _decode_one(path: str, grayscale: bool) -> torch.Tensor:
+def decode_one(path: str, grayscale: bool) -> torch.Tensor:
     """(C, H, W) uint8: torchvision's decoder for JPEG/PNG/WebP/GIF, Pillow for the rest (BMP, TIFF, ...)."""
     try:
         return decode_image(read_file(path), mode=ImageReadMode.GRAY if grayscale else ImageReadMode.RGB)
@@ -105,7 +105,7 @@ def channel_stats(images: torch.Tensor, chunk: int = 4096) -> tuple[list[float],
 def _decode_chunk(paths: Sequence[str], size: tuple[int, int], resize: bool, grayscale: bool) -> torch.Tensor:
     images = []
     for path in paths:
-        image = _decode_one(path, grayscale)
+        image = decode_one(path, grayscale)
         if tuple(image.shape[-2:]) != size:
             if not resize:
                 raise LitlabError(
@@ -132,7 +132,7 @@ def decode_images(
         # torchvision 0.29 deprecates its decoders in favour of torchcodec; they still work and beat Pillow.
         warnings.filterwarnings("ignore", message=".*decoding and encoding capabilities", category=DeprecationWarning)
         resize = size is not None
-        size = size or tuple(_decode_one(paths[0], grayscale).shape[-2:])
+        size = size or tuple(decode_one(paths[0], grayscale).shape[-2:])
         chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
         decoded = []
         with (

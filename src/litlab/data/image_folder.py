@@ -98,6 +98,11 @@ class ImageFolderDataModule(ImageDataModule):
     def has_test_split(self) -> bool:
         return "test" in self.samples
 
+    @property
+    def predict_input_names(self) -> list[str]:
+        """The file behind each sample that `predict` sees (the test split), in order."""
+        return [path for path, _ in self.samples.get("test", [])]
+
     def _split(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Indices into `train/` for training and validation: all and none when there is a `val/`."""
         count = len(self.samples["train"])
