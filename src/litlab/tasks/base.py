@@ -55,8 +55,11 @@ class SupervisedTask(L.LightningModule):
             self.log("train/loss", loss, prog_bar=True)
 
     def _log_epoch_metrics(self, stage: str) -> None:
-        """Log `{stage}_loss` as `{stage}/loss` (on the progress bar for val) and the `{stage}_metrics` collection."""
+        """Log `{stage}_loss` as `{stage}/loss` (on the progress bar for val), `{stage}_objective` as
+        `{stage}/objective` when the task `reports_objective`, and the `{stage}_metrics` collection."""
         self.log(f"{stage}/loss", getattr(self, f"{stage}_loss"), prog_bar=stage == "val")
+        if getattr(self, "reports_objective", False):
+            self.log(f"{stage}/objective", getattr(self, f"{stage}_objective"))
         self.log_dict(getattr(self, f"{stage}_metrics"))
 
     def configure_optimizers(self):  # noqa: ANN201 - Lightning accepts several return shapes
