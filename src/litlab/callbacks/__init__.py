@@ -5,6 +5,7 @@ from litlab.callbacks.confusion_figure import ConfusionMatrixFigure
 from litlab.callbacks.epoch_timer import EpochTimer
 from litlab.callbacks.histograms import ParamHistograms
 from litlab.callbacks.hparams import HParamsSummary
+from litlab.callbacks.label_report import LabelReport
 from litlab.callbacks.lookahead import Lookahead
 from litlab.callbacks.misclassified import WorstMisclassified
 from litlab.callbacks.model_summary import ModelSummary
@@ -23,6 +24,7 @@ __all__ = [
     "EpochTimer",
     "GradualPruning",
     "HParamsSummary",
+    "LabelReport",
     "Lookahead",
     "ModelSummary",
     "NaNGuard",

@@ -7,6 +7,7 @@ from litlab.data.device_loader import DeviceLoader
 from litlab.data.image_base import ImageDataModule, ImageTensors
 from litlab.data.image_folder import ImageFolderDataModule
 from litlab.data.synthetic import SyntheticClassificationData, SyntheticRegressionData
+from litlab.data.synthetic_labels import SyntheticBinaryData, SyntheticMultilabelData
 
 __all__ = [
     "BatchAugment",
@@ -16,6 +17,8 @@ __all__ = [
     "ImageFolderDataModule",
     "ImageTensors",
     "LitlabDataModule",
+    "SyntheticBinaryData",
     "SyntheticClassificationData",
+    "SyntheticMultilabelData",
     "SyntheticRegressionData",
 ]
