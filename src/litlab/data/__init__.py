@@ -6,6 +6,7 @@ from litlab.data.cifar10 import CIFAR10DataModule
 from litlab.data.device_loader import DeviceLoader
 from litlab.data.image_base import ImageDataModule, ImageTensors
 from litlab.data.image_folder import ImageFolderDataModule
+from litlab.data.image_labels_csv import ImageLabelsCSVData
 from litlab.data.synthetic import SyntheticClassificationData, SyntheticRegressionData
 from litlab.data.synthetic_labels import SyntheticBinaryData, SyntheticMultilabelData
 
@@ -15,6 +16,7 @@ __all__ = [
     "DeviceLoader",
     "ImageDataModule",
     "ImageFolderDataModule",
+    "ImageLabelsCSVData",
     "ImageTensors",
     "LitlabDataModule",
     "SyntheticBinaryData",
