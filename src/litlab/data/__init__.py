@@ -9,6 +9,7 @@ from litlab.data.image_folder import ImageFolderDataModule
 from litlab.data.image_labels_csv import ImageLabelsCSVData
 from litlab.data.synthetic import SyntheticClassificationData, SyntheticRegressionData
 from litlab.data.synthetic_labels import SyntheticBinaryData, SyntheticMultilabelData
+from litlab.data.table import TableDataModule
 
 __all__ = [
     "BatchAugment",
@@ -22,5 +23,6 @@ __all__ = [
     "SyntheticBinaryData",
     "SyntheticClassificationData",
     "SyntheticMultilabelData",
+    "TableDataModule",
     "SyntheticRegressionData",
 ]
