@@ -75,6 +75,26 @@ def test_wrong_target_and_changed_columns_are_explained(tmp_path: Path) -> None:
         other.load_state_dict(data.state_dict())
 
 
+def test_a_parquet_table_encodes_like_the_csv(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet", reason="Parquet needs the tables extra (pyarrow)")
+    import csv
+
+    import pyarrow as pa
+
+    path = write_example_table(tmp_path / "t.csv", rows=120)
+    with path.open() as file:
+        rows = list(csv.DictReader(file))
+    columns = {name: [row[name] or None for row in rows] for name in rows[0]}
+    columns["rain_mm"] = [float(v) for v in columns["rain_mm"]]  # a real float column, as Parquet stores it
+    pq.write_table(pa.table(columns), tmp_path / "t.parquet")
+    from_csv = TableDataModule(path, "yield", ignore=["plant_id"], categorical=["code"])
+    from_parquet = TableDataModule(tmp_path / "t.parquet", "yield", ignore=["plant_id"], categorical=["code"])
+    assert from_parquet.feature_names == from_csv.feature_names
+    from_csv.setup()
+    from_parquet.setup()
+    torch.testing.assert_close(from_parquet.train_set.tensors[0], from_csv.train_set.tensors[0])
+
+
 def logistic_regression_accuracy(data: TableDataModule) -> float:
     """Multinomial logistic regression on the module's own encoding and split, fitted by L-BFGS to convergence."""
     data.hparams.target_kind = "class"
