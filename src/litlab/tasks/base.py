@@ -7,9 +7,11 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
+from litlab.models.torchvision_backbone import build_backbone
 from litlab.tasks import optim
 
-# A backbone is configured in YAML by class_path; the task supplies (input_shape, num_outputs).
+# A backbone is configured in YAML by class_path; the task supplies (input_shape, num_outputs). A torchvision
+# model builder (`backbone: torchvision.models.resnet18`) is built by `litlab.models.torchvision_backbone`.
 BackboneFactory = Callable[[Sequence[int], int], nn.Module]
 
 
@@ -32,7 +34,7 @@ class SupervisedTask(L.LightningModule):
         compile: bool = False,
     ) -> None:
         super().__init__()
-        self.backbone = backbone(tuple(input_shape), num_outputs)
+        self.backbone = build_backbone(backbone, tuple(input_shape), num_outputs)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.compile_backbone = compile
