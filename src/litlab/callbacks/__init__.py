@@ -2,6 +2,7 @@
 
 from litlab.callbacks.calibration import ReliabilityDiagram
 from litlab.callbacks.confusion_figure import ConfusionMatrixFigure
+from litlab.callbacks.ema import EMAWeights
 from litlab.callbacks.epoch_timer import EpochTimer
 from litlab.callbacks.histograms import ParamHistograms
 from litlab.callbacks.hparams import HParamsSummary
@@ -21,6 +22,7 @@ from litlab.callbacks.whitening_init import WhiteningInit
 
 __all__ = [
     "ConfusionMatrixFigure",
+    "EMAWeights",
     "EpochTimer",
     "GradualPruning",
     "HParamsSummary",
