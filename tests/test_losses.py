@@ -149,3 +149,16 @@ def test_a_run_trains_with_focal_loss_and_label_smoothing_is_refused_for_it(tmp_
               "--model.init_args.label_smoothing", "0.1"])  # fmt: skip
     assert stopped.value.code == 2
     assert "has no label smoothing" in capsys.readouterr().err
+
+
+def test_training_targets_are_read_from_each_kind_of_dataset() -> None:
+    from torch.utils.data import Subset, TensorDataset
+
+    from litlab.data import ImageTensors
+    from litlab.tasks.losses import _dataset_targets
+
+    labels = torch.tensor([2, 0, 1, 1, 0])
+    images = torch.zeros(5, 1, 2, 2, dtype=torch.uint8)
+    assert _dataset_targets(TensorDataset(images, labels)).tolist() == labels.tolist()
+    assert _dataset_targets(ImageTensors(images, labels, [0.5], [0.5])).tolist() == labels.tolist()
+    assert _dataset_targets(Subset(TensorDataset(images, labels), [4, 0])).tolist() == [0, 2]

@@ -115,7 +115,7 @@ def logistic_regression_accuracy(data: TableDataModule) -> float:
     return ((test_x @ weight + bias).argmax(dim=1) == test_y).double().mean().item()
 
 
-@pytest.mark.slow  # about 35 s of CPU on 2 cores; its two numbers are in benchmarks/RESULTS.md
+# Its two numbers are in benchmarks/RESULTS.md.
 def test_yaml_only_mlp_on_a_csv_beats_logistic_regression_and_saves_its_encoding(tmp_path: Path) -> None:
     csv_file = write_example_table(tmp_path / "example_table.csv")
     main([

@@ -107,7 +107,7 @@ def set_label_smoothing(loss: nn.Module, label_smoothing: float) -> None:
 
 def train_targets(datamodule: LightningDataModule) -> torch.Tensor:
     """Every target of the training split: from the data module's `train_targets()` if it has one, else read
-    from the dataset (a TensorDataset's last tensor, a `targets` list, or sample by sample)."""
+    from the dataset (a TensorDataset's last tensor, a `targets` or `labels` attribute, or sample by sample)."""
     if hasattr(datamodule, "train_targets"):
         return torch.as_tensor(datamodule.train_targets())
     return _dataset_targets(datamodule.train_set)
@@ -118,6 +118,7 @@ def _dataset_targets(dataset: Dataset) -> torch.Tensor:
         return _dataset_targets(dataset.dataset)[torch.as_tensor(dataset.indices)]
     if isinstance(dataset, TensorDataset):
         return dataset.tensors[-1]
-    if hasattr(dataset, "targets"):
-        return torch.as_tensor(dataset.targets)
+    for name in ("targets", "labels"):  # torchvision datasets; litlab's in-memory ImageTensors
+        if hasattr(dataset, name):
+            return torch.as_tensor(getattr(dataset, name))
     return torch.stack([torch.as_tensor(dataset[i][1]) for i in range(len(dataset))])  # type: ignore[arg-type]
