@@ -51,3 +51,14 @@ def test_the_torchvision_path_crops_by_the_same_default(tmp_path: Path) -> None:
     data = ImageFolderDataModule(root, loader="torchvision", mean=(0.5,) * 3, std=(0.25,) * 3)
     (crop,) = [step for step in data.transforms(train=True).transforms if isinstance(step, v2.RandomCrop)]
     assert crop.padding == [2, 2, 2, 2]
+
+
+def test_the_generated_digit_folder_is_grayscale_8x8_and_deterministic(tmp_path: Path) -> None:
+    from litlab.benchmarks.glyph_digits import write_glyph_digits
+
+    first = write_glyph_digits(tmp_path / "a", {"train": 2, "test": 1})
+    second = write_glyph_digits(tmp_path / "b", {"train": 2, "test": 1})
+    data = ImageFolderDataModule(first, num_workers=0)
+    assert data.input_shape == (1, 8, 8) and data.class_names == [str(d) for d in range(10)]
+    for path in first.rglob("*.png"):
+        assert path.read_bytes() == (second / path.relative_to(first)).read_bytes()
