@@ -1,4 +1,5 @@
-"""A generated 8x8 grayscale digit folder: a non-CIFAR image size for checking the image defaults.
+"""A generated 8x8 grayscale digit folder: a non-CIFAR image size for checking the image defaults
+(`scripts/bench_image_defaults.py`).
 
 Each image is one digit drawn in Pillow's built-in font at a random size, position and slant on a 16x16
 canvas, shrunk to 8x8, with pixel noise: ten classes whose mirror images are not the same class, like the

@@ -54,7 +54,7 @@ def test_the_torchvision_path_crops_by_the_same_default(tmp_path: Path) -> None:
 
 
 def test_the_generated_digit_folder_is_grayscale_8x8_and_deterministic(tmp_path: Path) -> None:
-    from litlab.benchmarks.glyph_digits import write_glyph_digits
+    from benchmarks.glyph_digits import write_glyph_digits
 
     first = write_glyph_digits(tmp_path / "a", {"train": 2, "test": 1})
     second = write_glyph_digits(tmp_path / "b", {"train": 2, "test": 1})

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from conftest import CONFIGS, oracle_binary, oracle_multilabel
-from litlab.cli import main
+from litlab.command.cli import main
 from oracle_modules import save_logits
 
 SIZE, BATCH, LABELS = 113, 16, 5  # 113 = 7 batches of 16 + 1

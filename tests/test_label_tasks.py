@@ -9,7 +9,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import CONFIGS
-from litlab.cli import main
+from litlab.command.cli import main
 from litlab.data import ImageLabelsCSVData
 
 

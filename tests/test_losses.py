@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import CONFIGS, fast_synthetic_args, oracle_classification, oracle_regression
-from litlab.cli import main
+from litlab.command.cli import main
 from litlab.tasks.losses import FocalLoss, balanced_class_weights, balanced_pos_weight
 from oracle_modules import save_logits
 

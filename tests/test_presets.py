@@ -10,7 +10,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from conftest import CONFIGS, fast_synthetic_args
 from litlab.callbacks import EMAWeights
-from litlab.cli import LitlabCLI, build_cli
+from litlab.command.cli import LitlabCLI, build_cli
 
 PRESETS = CONFIGS / "presets"
 

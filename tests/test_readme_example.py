@@ -23,7 +23,5 @@ def test_readme_example_trains_a_custom_model_on_a_custom_dataset(in_tmp: Path, 
     monkeypatch.syspath_prepend(str(in_tmp))
     cli = build_cli(["fit", "--config", "moons.yaml", "--trainer.enable_progress_bar", "false"])
     assert type(cli.model.backbone).__name__ == "WideLinear"
-    assert type(cli.model.loss).__name__ == "PolyLoss"
-    assert cli.model.loss.weight is not None and "test/objective" in cli.trainer.callback_metrics
     assert cli.trainer.callback_metrics["val/acc"] == pytest.approx(0.99, abs=0.02)
     assert (in_tmp / "logs" / "moons" / "version_0" / "config.yaml").is_file()

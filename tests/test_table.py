@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 
 from conftest import CONFIGS
-from litlab.cli import main
+from litlab.command.cli import main
+from litlab.command.errors import LitlabError
 from litlab.data import TableDataModule
 from litlab.data.example_table import write_example_table
-from litlab.errors import LitlabError
 
 TABLE = """id,size,colour,count,price
 a,1.5,red,3,10.0

@@ -8,8 +8,8 @@ import torchvision
 from torch import nn
 
 from conftest import fast_synthetic_args
-from litlab.cli import build_cli
-from litlab.errors import LitlabError
+from litlab.command.cli import build_cli
+from litlab.command.errors import LitlabError
 from litlab.models import TorchvisionBackbone
 from litlab.models.torchvision_backbone import build_backbone
 

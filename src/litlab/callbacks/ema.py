@@ -8,7 +8,7 @@ number YAML can give: the averaging function itself cannot be written in a confi
 from lightning.pytorch.callbacks import WeightAveraging
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 
-from litlab.errors import ConfigError
+from litlab.command.errors import ConfigError
 
 
 class EMAWeights(WeightAveraging):

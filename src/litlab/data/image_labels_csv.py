@@ -20,8 +20,8 @@ from torch.utils.data import Dataset
 from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms import v2
 
+from litlab.command.errors import LitlabError
 from litlab.data.base import LitlabDataModule
-from litlab.errors import LitlabError
 
 SPLITS = ("train", "val", "test")
 
@@ -70,7 +70,7 @@ class ImageLabelsCSVData(LitlabDataModule):
         batch_size: int = 64,
         num_workers: int = 0,
     ) -> None:
-        super().__init__(batch_size, num_workers)
+        super().__init__(batch_size=batch_size, num_workers=num_workers)
         self.save_hyperparameters()
         self.root = Path(root)
         rows = self._read_rows(self.root / csv_file)

@@ -8,12 +8,11 @@ Gaussian noise. Label j is positive with probability `positive_fractions[j]`, so
 from collections.abc import Sequence
 
 import torch
-from torch.utils.data import TensorDataset
 
-from litlab.data.base import LitlabDataModule
+from litlab.data.synthetic import SyntheticData
 
 
-class SyntheticMultilabelData(LitlabDataModule):
+class SyntheticMultilabelData(SyntheticData):
     """(B, *input_shape) inputs with (B, num_labels) 0/1 float targets.
 
     Args:
@@ -35,8 +34,13 @@ class SyntheticMultilabelData(LitlabDataModule):
         seed: int = 0,
         batch_size: int = 128,
         num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
     ) -> None:
-        super().__init__(batch_size, num_workers)
+        super().__init__(
+            sizes=sizes, noise=noise, seed=seed, batch_size=batch_size, num_workers=num_workers,
+            pin_memory=pin_memory, persistent_workers=persistent_workers,
+        )  # fmt: skip
         self.save_hyperparameters()
         self.label_count = num_labels  # `num_labels` is what the multi-label task links; binary has none
         if type(self) is SyntheticMultilabelData:
@@ -52,14 +56,7 @@ class SyntheticMultilabelData(LitlabDataModule):
     def _make(self, size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         targets = (torch.rand(size, self.label_count, generator=generator) < self.positive_fractions).float()
         x = torch.einsum("bl,l...->b...", targets, self.prototypes)
-        x = x + self.hparams.noise * torch.randn(size, *self.input_shape, generator=generator)
-        return x, targets
-
-    def setup(self, stage: str | None = None) -> None:
-        splits = []
-        for offset, size in enumerate(self.hparams.sizes, start=1):
-            splits.append(TensorDataset(*self._make(size, torch.Generator().manual_seed(self.hparams.seed + offset))))
-        self.train_set, self.val_set, self.test_set = splits
+        return x + self.noise * torch.randn(size, *self.input_shape, generator=generator), targets
 
     def train_targets(self) -> torch.Tensor:
         return self.train_set.tensors[1]
@@ -80,8 +77,13 @@ class SyntheticBinaryData(SyntheticMultilabelData):
         seed: int = 0,
         batch_size: int = 128,
         num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
     ) -> None:
-        super().__init__(1, input_shape, positive_fraction, sizes, noise, seed, batch_size, num_workers)
+        super().__init__(
+            1, input_shape, positive_fraction, sizes, noise, seed, batch_size, num_workers, pin_memory,
+            persistent_workers,
+        )  # fmt: skip
         self.save_hyperparameters()
         self.class_names = ["negative", "positive"]
 

@@ -24,8 +24,8 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import TensorDataset
 
+from litlab.command.errors import LitlabError
 from litlab.data.base import LitlabDataModule
-from litlab.errors import LitlabError
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 Column = list[str | None]
@@ -90,7 +90,7 @@ class TableDataModule(LitlabDataModule):
         batch_size: int = 256,
         num_workers: int = 0,
     ) -> None:
-        super().__init__(batch_size, num_workers)
+        super().__init__(batch_size=batch_size, num_workers=num_workers)
         self.save_hyperparameters()
         self.targets = [target] if isinstance(target, str) else list(target)
         self.splits = self._read_splits()

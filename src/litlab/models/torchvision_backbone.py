@@ -23,7 +23,7 @@ import torch
 import torchvision
 from torch import nn
 
-from litlab.errors import LitlabError
+from litlab.command.errors import LitlabError
 
 
 def is_torchvision_builder(factory: object) -> bool:

@@ -14,7 +14,7 @@ from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
 from torch import nn
 from torch.utils.data import Dataset, Subset, TensorDataset
 
-from litlab.errors import ConfigError
+from litlab.command.errors import ConfigError
 
 # A YAML list of floats, or "balanced": computed from the training split's label counts when fitting starts.
 Weights = list[float] | Literal["balanced"] | None
