@@ -56,6 +56,22 @@ def test_numeric_standardised_with_train_stats_categories_one_hot_missing_report
     assert test_x[0, 0].item() == pytest.approx(0.0, abs=1e-6) and test_x[0, 1].item() == 1  # imputed mean
 
 
+def test_the_target_kind_is_read_from_the_column_and_a_mismatched_task_is_explained(tmp_path: Path, capsys) -> None:
+    (tmp_path / "t.csv").write_text("x,label,code,price\n" + "".join(
+        f"{i},{'ab'[i % 2]},{i % 3},{i * 1.5}\n" for i in range(30)))  # fmt: skip
+    kinds = {target: TableDataModule(tmp_path / "t.csv", target).target_kind for target in ("label", "code", "price")}
+    assert kinds == {"label": "class", "code": "class", "price": "value"}
+    by_price = TableDataModule(tmp_path / "t.csv", "price")
+    assert hasattr(by_price, "num_outputs") and not hasattr(by_price, "num_classes")
+    assert TableDataModule(tmp_path / "t.csv", ["price", "code"]).num_outputs == 2
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(CONFIGS / "synthetic_regression.yaml"), "--data", "litlab.data.TableDataModule",
+              "--data.init_args.path", str(tmp_path / "t.csv"), "--data.init_args.target", "code",
+              "--model.init_args.num_outputs", "1",
+              "--trainer.logger.init_args.save_dir", str(tmp_path / "logs")])  # fmt: skip
+    assert "RegressionTask needs values; set data.init_args.target_kind: value." in capsys.readouterr().err
+
+
 def test_a_seeded_split_is_reproducible_and_disjoint(tmp_path: Path) -> None:
     path = write_example_table(tmp_path / "t.csv", rows=200)
     first, second = (TableDataModule(path, "yield", ignore=[], seed=3) for _ in range(2))
@@ -97,7 +113,6 @@ def test_a_parquet_table_encodes_like_the_csv(tmp_path: Path) -> None:
 
 def logistic_regression_accuracy(data: TableDataModule) -> float:
     """Multinomial logistic regression on the module's own encoding and split, fitted by L-BFGS to convergence."""
-    data.hparams.target_kind = "class"
     data.setup()
     (x, y), (test_x, test_y) = data.train_set.tensors, data.test_set.tensors
     x, test_x = x.double(), test_x.double()

@@ -10,11 +10,14 @@ its own category; a row without a target is dropped. These statistics travel in 
 so `litlab test` of a checkpoint encodes new data exactly as training did.
 
 Splits: `val_path` and `test_path` files, or a seeded `val_fraction` / `test_fraction` of `path`'s rows.
-The task decides what the target is: class indices (`num_classes`, `class_names`) for a classification
-task, float values (`num_outputs`) for a regression task (`target_kind` forces one).
+The target is class indices (`num_classes`, `class_names`; for `ClassificationTask`) or float values
+(`num_outputs`; for `RegressionTask`). `target_kind: auto` decides from the column(s): classes for one
+column holding text or at most `AUTO_MAX_CLASSES` distinct integers, values otherwise; "class" or "value"
+forces it. Only the matching attribute exists, so the task gets exactly one of them linked.
 """
 
 import csv
+import inspect
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +31,7 @@ from litlab.command.errors import LitlabError
 from litlab.data.base import LitlabDataModule
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
+AUTO_MAX_CLASSES = 20  # target_kind auto: a column of at most this many distinct integers holds classes
 Column = list[str | None]
 
 
@@ -71,8 +75,7 @@ class TableDataModule(LitlabDataModule):
         ignore: columns that are not features (ids, free text).
         val_path, test_path: separate files for those splits (same columns); else held out from `path`.
         val_fraction, test_fraction: shares of `path`'s rows held out, by a permutation seeded with `seed`.
-        target_kind: "auto" (the task decides: class indices for a classification task, values for regression),
-            "class" or "value".
+        target_kind: "auto" (see above), "class" or "value".
     """
 
     def __init__(
@@ -106,8 +109,11 @@ class TableDataModule(LitlabDataModule):
         self.input_shape = (len(self.feature_names),)
         values = sorted({v for split in self.splits for v in split[self.targets[0]]})
         self.class_names = sorted(values, key=float) if all(map(_is_number, values)) else values
-        self.num_classes = len(self.class_names)
-        self.num_outputs = len(self.targets)
+        self.target_kind = self._kind(values)
+        if self.target_kind == "class":
+            self.num_classes = len(self.class_names)
+        else:
+            self.num_outputs = len(self.targets)
         self._report_missing()
 
     def _read_splits(self) -> list[dict[str, Column]]:
@@ -180,18 +186,31 @@ class TableDataModule(LitlabDataModule):
         return torch.cat(parts, dim=1).float() if parts else torch.zeros(len(split[self.targets[0]]), 0)
 
     def _targets(self, split: dict[str, Column]) -> torch.Tensor:
-        if self._as_classes():
+        if self.target_kind == "class":
             index = {name: i for i, name in enumerate(self.class_names)}
             return torch.tensor([index[v] for v in split[self.targets[0]]])
         return torch.tensor([[float(split[t][i]) for t in self.targets] for i in range(len(split[self.targets[0]]))])
 
-    def _as_classes(self) -> bool:
-        kind = self.hparams.target_kind
-        if kind == "auto" and self.trainer is not None:
-            return "num_classes" in self.trainer.lightning_module.hparams
-        return kind == "class" or (kind == "auto" and not all(map(_is_number, self.class_names)))
+    def _kind(self, values: list[str]) -> Literal["class", "value"]:
+        if self.hparams.target_kind != "auto":
+            return self.hparams.target_kind
+        if len(self.targets) > 1:
+            return "value"
+        if not all(map(_is_number, values)):
+            return "class"
+        few_integers = all(float(v).is_integer() for v in values) and len(values) <= AUTO_MAX_CLASSES
+        return "class" if few_integers else "value"
 
     def setup(self, stage: str | None = None) -> None:
+        task = self.trainer.lightning_module if self.trainer is not None else None
+        takes = set(inspect.signature(type(task).__init__).parameters) if task is not None else set()
+        wants = "class" if "num_classes" in takes else "value" if "num_outputs" in takes else None
+        if wants is not None and wants != self.target_kind:
+            read_as = "classes" if self.target_kind == "class" else "values"
+            raise LitlabError(
+                f"the table's target column is read as {read_as}, but {type(task).__name__} needs {wants}s; "
+                f"set data.init_args.target_kind: {wants}."
+            )
         self.train_set, self.val_set, self.test_set = (
             TensorDataset(self.encode(split), self._targets(split)) for split in self.splits
         )
