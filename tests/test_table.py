@@ -148,3 +148,6 @@ def test_yaml_only_mlp_on_a_csv_beats_logistic_regression_and_saves_its_encoding
     assert saved["feature_names"][:2] == ["height_cm", "height_cm_missing"] and saved["class_names"] == [
         "high", "low", "mid"]  # fmt: skip
     assert saved["stats"]["mean"]["rain_mm"] > 100  # raw scale, from the training split
+    # `litlab test` of the checkpoint, as a user runs it: the saved config and encoding parse and load again.
+    main(["test", "--config", str(run / "config.yaml"), "--ckpt_path", str(run / "checkpoints" / "last.ckpt")])
+    assert json.loads((run / "test_metrics.json").read_text())["metrics"]["test/acc"] >= baseline
