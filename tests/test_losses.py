@@ -93,19 +93,19 @@ def test_test_reports_the_weighted_objective_beside_the_plain_loss(tmp_path: Pat
 
 
 def test_balanced_weights_are_computed_from_training_labels_and_kept_in_the_checkpoint(tmp_path: Path) -> None:
-    """Weighted cross-entropy (focal, gamma 0) whose weights come from the labels; fit ends by testing the
+    """A focal loss (gamma 0.5) whose class weights come from the labels; fit ends by testing the
     checkpoint, so the weights were saved and loaded with it. Every split is the same chosen logits."""
     logits, labels = chosen_logits(seed=1)
     data = save_logits(tmp_path / "logits.pt", logits, labels)
     main(["fit", *logits_run(tmp_path, data, "--model.init_args.backbone", "oracle_modules.TrainablePassThrough",
                               "--model.init_args.loss", "litlab.tasks.losses.FocalLoss",
-                              "--model.init_args.loss.init_args.gamma", "0", "--model.init_args.class_weight",
+                              "--model.init_args.loss.init_args.gamma", "0.5", "--model.init_args.class_weight",
                               "balanced", "--trainer.max_epochs", "1")])  # fmt: skip
     (run,) = (tmp_path / "logs" / "synthetic_mlp").iterdir()
     metrics = json.loads((run / "test_metrics.json").read_text())["metrics"]
     counts = np.bincount(labels.numpy(), minlength=4)
     weight = len(labels) / (4 * counts)
-    expected = focal_numpy(logits.numpy(), labels.numpy(), 0, weight)
+    expected = focal_numpy(logits.numpy(), labels.numpy(), 0.5, weight)
     assert metrics["test/objective"] == pytest.approx(expected, **TOLERANCE)
     checkpoint = torch.load(next((run / "checkpoints").glob("last.ckpt")), weights_only=True)
     np.testing.assert_allclose(checkpoint["state_dict"]["loss.weight"].numpy(), weight, rtol=1e-6)
