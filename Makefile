@@ -9,7 +9,7 @@ PORT   ?= 6006
 JPG_ARCHIVE ?= ../shared/data/cifar10-jpg.tar.gz
 
 .DEFAULT_GOAL := help
-.PHONY: help install train demo resume bench bench-accuracy bench-airbench bench-gap gpu-wheels data-jpg test-run predict tensorboard report sweep test test-all lint browser-deps clean
+.PHONY: help install train demo resume bench bench-accuracy bench-airbench bench-gap gpu-wheels data-jpg table-data test-run predict tensorboard report sweep test test-all lint browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ bench-gap: $(STAMP) data-jpg ## the gap analysis: one ablation at a time of the 
 gpu-wheels: $(STAMP) ## what benchmarks/gpu_check.py needs carried to an offline GPU machine: .whl/ and the JPEG archive
 	$(BIN)/python benchmarks/gpu_check.py --download-wheels .whl
 	mkdir -p data && cp $(JPG_ARCHIVE) data/cifar10-jpg.tar.gz
+
+table-data: $(STAMP) ## write the generated example table data/example_table.csv (for configs/table_mlp.yaml)
+	$(BIN)/python -m litlab.data.example_table data/example_table.csv
 
 data-jpg: ## unpack the CIFAR-10 JPEG copy into data/cifar10-jpg (for configs/cifar10_jpg_cnn.yaml)
 	@test -f $(JPG_ARCHIVE) || { echo "no $(JPG_ARCHIVE); set JPG_ARCHIVE=<path to cifar10-jpg.tar.gz>"; exit 1; }

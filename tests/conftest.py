@@ -222,3 +222,63 @@ def fails(args: list[str], capsys: pytest.CaptureFixture, *named: str, lines: in
     for text in named:
         assert text in message, f"{text!r} not in {message!r}"
     return message
+
+
+def binary_counts(predicted: np.ndarray, positive: np.ndarray) -> dict[str, float]:
+    """Precision, recall, F1 of one yes/no decision, a ratio with a zero denominator counting 0 (torchmetrics)."""
+    tp, fp, fn = (np.sum(predicted & positive), np.sum(predicted & ~positive), np.sum(~predicted & positive))
+    return {
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+        "seen": bool(tp + fp + fn),
+    }
+
+
+def bce_with_logits(logits: np.ndarray, targets: np.ndarray) -> float:
+    """Mean binary cross-entropy of sigmoid(logits), computed stably in float64."""
+    logits, targets = logits.astype(np.float64), targets.astype(np.float64)
+    return float(np.mean(np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits)))))
+
+
+def oracle_binary(logits: np.ndarray, targets: np.ndarray, num_bins: int = 15) -> dict[str, float]:
+    """Binary: accuracy, precision/recall/F1 of the positive class at p > 0.5, AUROC, top-label ECE, loss."""
+    probability = (1 / (1 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
+    predicted, positive = probability > 0.5, targets.astype(bool)
+    out = {"acc": float(np.mean(predicted == positive)), "loss": bce_with_logits(logits, targets)}
+    out |= {k: float(v) for k, v in binary_counts(predicted, positive).items() if k != "seen"}
+    out["auroc"] = mann_whitney_auc(probability, positive)
+    confidence = np.maximum(probability, 1 - probability)
+    edges = np.linspace(0, 1, num_bins + 1, dtype=np.float32)
+    bins = np.searchsorted(edges, confidence, side="right") - 1
+    correct = (predicted == positive).astype(np.float64)
+    out["ece"] = float(sum(abs(correct[bins == b].sum() - confidence[bins == b].sum()) for b in set(bins)) / len(bins))
+    return out
+
+
+def oracle_multilabel(logits: np.ndarray, targets: np.ndarray) -> dict[str, object]:
+    """Multi-label: accuracy over every decision, exact match, macro precision/recall/F1 over every label (a label
+    never positive and never predicted scores 0: torchmetrics' multi-label convention, unlike its multi-class
+    one), macro AUROC over labels with both outcomes, loss; and per label the best F1 over thresholds among the
+    scores when predicting p >= threshold."""
+    probability = (1 / (1 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
+    predicted, positive = probability > 0.5, targets.astype(bool)
+    per_label = [binary_counts(predicted[:, j], positive[:, j]) for j in range(targets.shape[1])]
+    out: dict[str, object] = {
+        "acc": float(np.mean(predicted == positive)),
+        "exact_match": float(np.mean((predicted == positive).all(axis=1))),
+        "loss": bce_with_logits(logits, targets),
+        **{k: float(np.mean([c[k] for c in per_label])) for k in ("precision", "recall", "f1")},
+    }
+    out["auroc_per_label"] = {
+        j: mann_whitney_auc(probability[:, j], positive[:, j])
+        for j in range(targets.shape[1])
+        if 0 < positive[:, j].sum() < len(positive)
+    }
+    out["auroc"] = float(np.mean(list(out["auroc_per_label"].values())))
+    out["per_label"] = per_label
+    out["best_f1"] = [
+        max(binary_counts(probability[:, j] >= t, positive[:, j])["f1"] for t in np.unique(probability[:, j]))
+        for j in range(targets.shape[1])
+    ]
+    return out

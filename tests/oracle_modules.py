@@ -60,3 +60,28 @@ class PredictionsData(LitlabDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         self.train_set = self.val_set = self.test_set = TensorDataset(self.predictions, self.targets)
+
+
+class TrainablePassThrough(PassThrough):
+    """Logits = input, through the dummy weight times 0: `fit` can backpropagate, and the logits never change."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) + 0 * self.unused
+
+
+class LabelLogitsData(LitlabDataModule):
+    """Binary or multi-label: every split is the same (logits, 0/1 targets) saved by `save_logits`; targets of
+    shape (N,) are binary (one logit each), (N, L) multi-label (`num_labels` = L)."""
+
+    def __init__(self, path: str, batch_size: int = 16) -> None:
+        super().__init__(batch_size=batch_size)
+        pairs = torch.load(path, weights_only=True)
+        self.logits, self.targets = pairs["logits"], pairs["labels"]
+        self.input_shape = (self.logits.shape[1],)
+        if self.targets.ndim == 2:
+            self.num_labels = self.targets.shape[1]
+        else:
+            self.class_names = ["negative", "positive"]
+
+    def setup(self, stage: str | None = None) -> None:
+        self.train_set = self.val_set = self.test_set = TensorDataset(self.logits, self.targets)

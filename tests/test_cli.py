@@ -5,11 +5,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from conftest import CONFIGS, REPO, fast_synthetic_args, write_image_folder
 from litlab.command.cli import build_cli, main
-from litlab.tasks import ClassificationTask, RegressionTask
+from litlab.data.example_table import write_example_table
+from litlab.tasks import BinaryClassificationTask, ClassificationTask, MultilabelClassificationTask, RegressionTask
 
 EXPERIMENTS = sorted(p for p in CONFIGS.glob("*.yaml"))
 
@@ -18,11 +20,17 @@ EXPERIMENTS = sorted(p for p in CONFIGS.glob("*.yaml"))
 def test_every_config_instantiates_with_linked_shapes(config: Path, in_tmp: Path) -> None:
     if config.stem == "cifar10_jpg_cnn":  # an image folder is read at construction, for its shape and classes
         write_image_folder(in_tmp / "data" / "cifar10-jpg", {"train": 1}, size=32)
+    if config.stem == "table_mlp":  # the example table is generated, never committed
+        write_example_table(in_tmp / "data" / "example_table.csv", rows=100)
     cli = build_cli(["--config", str(config)], run=False)
     data, task = cli.datamodule, cli.model
     assert tuple(task.hparams.input_shape) == tuple(data.input_shape)
     if isinstance(task, ClassificationTask):
         assert task.hparams.num_classes == data.num_classes
+    elif isinstance(task, MultilabelClassificationTask):
+        assert task.hparams.num_labels == data.num_labels
+    elif isinstance(task, BinaryClassificationTask):
+        assert task(torch.zeros(2, *data.input_shape)).shape == (2,)  # one logit per sample
     else:
         assert isinstance(task, RegressionTask) and task.hparams.num_outputs == data.num_outputs
     assert cli.trainer.logger is not None and cli.trainer.logger.name == config.stem

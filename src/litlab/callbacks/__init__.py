@@ -2,9 +2,11 @@
 
 from litlab.callbacks.calibration import ReliabilityDiagram
 from litlab.callbacks.confusion_figure import ConfusionMatrixFigure
+from litlab.callbacks.ema import EMAWeights
 from litlab.callbacks.epoch_timer import EpochTimer
 from litlab.callbacks.histograms import ParamHistograms
 from litlab.callbacks.hparams import HParamsSummary
+from litlab.callbacks.label_report import LabelReport
 from litlab.callbacks.lookahead import Lookahead
 from litlab.callbacks.misclassified import WorstMisclassified
 from litlab.callbacks.model_summary import ModelSummary
@@ -20,9 +22,11 @@ from litlab.callbacks.whitening_init import WhiteningInit
 
 __all__ = [
     "ConfusionMatrixFigure",
+    "EMAWeights",
     "EpochTimer",
     "GradualPruning",
     "HParamsSummary",
+    "LabelReport",
     "Lookahead",
     "ModelSummary",
     "NaNGuard",

@@ -1,8 +1,9 @@
 """After `litlab test`, leave the evaluation beside the run's logs as plain files, and print it.
 
 Files in the logger's run folder (`trainer.log_dir`): `test_metrics.json` (every `test/` metric
-plus the checkpoint evaluated), `confusion_matrix.png` (row-normalised) and `confusion_matrix.csv`
-(counts), and `per_class.csv` (support, precision, recall, F1 per class). They can be diffed,
+plus the checkpoint evaluated, for every task), and for tasks with a confusion matrix
+`confusion_matrix.png` (row-normalised), `confusion_matrix.csv` (counts) and `per_class.csv`
+(support, precision, recall, F1 per class). They can be diffed,
 pasted into a paper or read by scripts without TensorBoard.
 """
 
@@ -45,20 +46,23 @@ class TestReport(L.Callback):
     __test__ = False  # not a pytest test class despite the name
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        matrix = getattr(pl_module, "confusion", {}).get("test")
-        if matrix is None or not trainer.is_global_zero:
+        if not trainer.is_global_zero:
+            return
+        matrix = getattr(pl_module, "confusion", {}).get("test")  # None for tasks without one (multi-label)
+        folder = run_folder(trainer)
+        if folder is not None:
+            metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+            ckpt_path = str(Path(trainer.ckpt_path).resolve()) if trainer.ckpt_path else None
+            samples = None if matrix is None else int(matrix.sum())
+            summary = {"metrics": metrics, "num_samples": samples, "ckpt_path": ckpt_path}
+            (folder / "test_metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if matrix is None:
             return
         matrix = matrix.cpu()
         names = class_names(trainer, len(matrix))
         print("Test confusion matrix\n" + format_confusion(matrix, names))
-        folder = run_folder(trainer)
         if folder is None:
             return
-
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
-        ckpt_path = str(Path(trainer.ckpt_path).resolve()) if trainer.ckpt_path else None
-        summary = {"metrics": metrics, "num_samples": int(matrix.sum()), "ckpt_path": ckpt_path}
-        (folder / "test_metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
 
         scores = per_class_scores(matrix)
         scores["recall"] = scores["acc"]

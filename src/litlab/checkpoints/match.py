@@ -14,7 +14,8 @@ from torch import nn
 from litlab.checkpoints.io import read_checkpoint
 from litlab.command.errors import CheckpointError, ConfigError
 
-LINKED_FROM_DATA = ("input_shape", "num_classes", "num_outputs")  # what LitlabCLI links from data into the task
+# What LitlabCLI links from data into the task.
+LINKED_FROM_DATA = ("input_shape", "num_classes", "num_outputs", "num_labels")
 
 
 def class_path_of(value: Any) -> str | None:

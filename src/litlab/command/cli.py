@@ -85,7 +85,7 @@ class LitlabCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # A link whose attribute the data module lacks (num_outputs on a classification set) is skipped.
-        for name in ("input_shape", "num_classes", "num_outputs"):
+        for name in ("input_shape", "num_classes", "num_outputs", "num_labels"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
         parser.add_argument(
             "--test_after_fit",

@@ -30,6 +30,8 @@ class BatchAugment:
     Args:
         crop_padding: pad each side by this many pixels, then crop back to the original size at a
             random offset, i.e. translate by up to `crop_padding` pixels in each direction. 0 turns it off.
+            Default (null): 1/8 of the shorter side, so 32-pixel images keep CIFAR's 4 and 8-pixel ones get 1
+            (a 4-pixel shift would move an 8-pixel digit half out of its frame).
         padding_mode: fill the border with zeros (black, as torchvision's `RandomCrop(padding=...)`) or with
             the mirrored image ("reflect", as airbench).
         flip: "random" mirrors each image with probability 1/2 every epoch; "alternate" mirrors a random
@@ -44,7 +46,7 @@ class BatchAugment:
             pool globally do. Empty (the default) turns it off.
     """
 
-    crop_padding: int = 4
+    crop_padding: int | None = None
     padding_mode: Literal["zeros", "reflect"] = "zeros"
     flip: Literal["random", "alternate", "none"] = "random"
     cutout: int = 0
@@ -55,11 +57,15 @@ class BatchAugment:
         if any(size < 1 for size in self.epoch_sizes):
             raise ValueError(f"epoch_sizes must be positive image sides, got {list(self.epoch_sizes)}")
 
+    def padding_for(self, image_size: tuple[int, int]) -> int:
+        """The crop padding for images of this (height, width): `crop_padding`, or 1/8 of the shorter side."""
+        return self.crop_padding if self.crop_padding is not None else min(image_size) // 8
+
     def plan(
         self, num_samples: int, image_size: tuple[int, int], generator: torch.Generator, seed: int, epoch: int
     ) -> AugmentPlan:
         """Draw one epoch's choices from `generator` (the loader's, seeded from seed + epoch)."""
-        pad = self.crop_padding
+        pad = self.padding_for(image_size)
         offsets = torch.randint(-pad, pad + 1, (num_samples, 2), generator=generator)
         if self.flip == "alternate":
             # The base half must not change between epochs: draw it from "epoch -1", a seed no epoch uses.
@@ -75,7 +81,7 @@ class BatchAugment:
     def crop_flip(self, images: torch.Tensor, plan: AugmentPlan, index: torch.Tensor) -> torch.Tensor:
         """Crop and flip a uint8 batch (B, C, H, W) whose rows are dataset samples `index`."""
         batch, channels, height, width = images.shape
-        pad = self.crop_padding
+        pad = self.padding_for((height, width))
         device = images.device
         if pad == 0 and self.flip == "none":
             return images

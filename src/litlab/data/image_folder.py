@@ -28,6 +28,7 @@ from litlab.data import image_cache
 from litlab.data.batch_augment import BatchAugment
 from litlab.data.folder_layout import scan
 from litlab.data.image_base import ImageDataModule
+from litlab.data.image_channels import all_grayscale
 
 MEMORY_BUDGET = 4 * 2**30
 STATS_SAMPLE = 2000  # training images the mean/std are estimated from on the torchvision path
@@ -40,7 +41,8 @@ class ImageFolderDataModule(ImageDataModule):
         root: the folder holding `train/` (and optionally `val/`, `test/`).
         image_size: (height, width) or one side for square images to resize every image to (aspect ratio not
             kept). Default: the images' own size, which must then be the same for all.
-        grayscale: read images as one channel instead of RGB.
+        grayscale: read images as one channel instead of RGB. Default (null): one channel when every image
+            in the folder is stored as grayscale, else RGB.
         val_fraction: share of `train/` held out for validation when there is no `val/`.
         seed: fixes that split, and on the memory path the per-epoch shuffles and augmentation.
         mean, std: per-channel statistics on the [0, 1] scale. Default: measured on the training split (on a
@@ -56,7 +58,7 @@ class ImageFolderDataModule(ImageDataModule):
         self,
         root: str | Path,
         image_size: int | tuple[int, int] | None = None,
-        grayscale: bool = False,
+        grayscale: bool | None = None,
         val_fraction: float = 0.1,
         seed: int = 42,
         mean: tuple[float, ...] | None = None,
@@ -80,6 +82,8 @@ class ImageFolderDataModule(ImageDataModule):
         self.class_names, self.samples = scan(self.root)
         self.num_classes = len(self.class_names)
         self.resize = image_size is not None
+        if grayscale is None:
+            grayscale = all_grayscale(path for files in self.samples.values() for path, _ in files)
         if image_size is None:
             first = image_cache.open_image(self.samples["train"][0][0], grayscale)
             image_size = (first.height, first.width)
@@ -195,9 +199,10 @@ class ImageFolderDataModule(ImageDataModule):
         """The torchvision path's per-image pipeline, matching the memory path's augmentation."""
         steps = [v2.ToImage()] + ([v2.Resize(self.image_size, antialias=True)] if self.resize else [])
         augment = self.augmentation
-        if train and self.augment and augment.crop_padding:
+        if train and self.augment and augment.padding_for(self.image_size):
             mode = "constant" if augment.padding_mode == "zeros" else "reflect"
-            steps.append(v2.RandomCrop(self.image_size, padding=augment.crop_padding, padding_mode=mode))
+            padding = augment.padding_for(self.image_size)
+            steps.append(v2.RandomCrop(self.image_size, padding=padding, padding_mode=mode))
         if train and self.augment and augment.flip != "none":
             steps.append(v2.RandomHorizontalFlip())
         return v2.Compose([*steps, v2.ToDtype(torch.float32, scale=True), v2.Normalize(self.mean, self.std)])

@@ -5,5 +5,6 @@ from litlab.models.airbench_net import AirbenchNet
 from litlab.models.mlp import MLP
 from litlab.models.resnet9 import ResNet9
 from litlab.models.simple_cnn import SimpleCNN
+from litlab.models.torchvision_backbone import TorchvisionBackbone
 
-__all__ = ["AirbenchNet", "MLP", "ResNet9", "SimpleCNN"]
+__all__ = ["AirbenchNet", "MLP", "ResNet9", "SimpleCNN", "TorchvisionBackbone"]

@@ -7,9 +7,11 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
+from litlab.models.torchvision_backbone import build_backbone
 from litlab.tasks import optim
 
-# A backbone is configured in YAML by class_path; the task supplies (input_shape, num_outputs).
+# A backbone is configured in YAML by class_path; the task supplies (input_shape, num_outputs). A torchvision
+# model builder (`backbone: torchvision.models.resnet18`) is built by `litlab.models.torchvision_backbone`.
 BackboneFactory = Callable[[Sequence[int], int], nn.Module]
 
 
@@ -32,7 +34,7 @@ class SupervisedTask(L.LightningModule):
         compile: bool = False,
     ) -> None:
         super().__init__()
-        self.backbone = backbone(tuple(input_shape), num_outputs)
+        self.backbone = build_backbone(backbone, tuple(input_shape), num_outputs)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.compile_backbone = compile
@@ -55,8 +57,11 @@ class SupervisedTask(L.LightningModule):
             self.log("train/loss", loss, prog_bar=True)
 
     def _log_epoch_metrics(self, stage: str) -> None:
-        """Log `{stage}_loss` as `{stage}/loss` (on the progress bar for val) and the `{stage}_metrics` collection."""
+        """Log `{stage}_loss` as `{stage}/loss` (on the progress bar for val), `{stage}_objective` as
+        `{stage}/objective` when the task `reports_objective`, and the `{stage}_metrics` collection."""
         self.log(f"{stage}/loss", getattr(self, f"{stage}_loss"), prog_bar=stage == "val")
+        if getattr(self, "reports_objective", False):
+            self.log(f"{stage}/objective", getattr(self, f"{stage}_objective"))
         self.log_dict(getattr(self, f"{stage}_metrics"))
 
     def configure_optimizers(self):  # noqa: ANN201 - Lightning accepts several return shapes
