@@ -124,6 +124,12 @@ def describe(
 
 def sidecar_preprocessing(preprocessing: Preprocessing) -> dict[str, Any]:
     """The steps from a raw input to the model's input, spelled out for code without litlab."""
+    if preprocessing.kind == "table":
+        raise CheckpointError(
+            "this model was trained on a table: its inputs are standardised and one-hot encoded with statistics "
+            "the export sidecar cannot describe yet, and a sidecar saying 'used as they are' would be wrong. "
+            "Use `litlab predict --ckpt_path ... --inputs <file.csv>`-style prediction through litlab instead."
+        )
     if preprocessing.kind != "image":
         return {"kind": preprocessing.kind, "steps": "float32 features of input_shape, used as they are"}
     return {

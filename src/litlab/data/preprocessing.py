@@ -27,7 +27,7 @@ STATE_KEY = "litlab_preprocessing"  # the key in a data module's state_dict, hen
 class Preprocessing:
     """What turns a raw input into the tensor the model was trained on; plain types only (weights-only loadable)."""
 
-    kind: Literal["image", "features"]
+    kind: Literal["image", "features", "table"]
     input_shape: tuple[int, ...]
     class_names: list[str] | None = None
     mean: tuple[float, ...] | None = None

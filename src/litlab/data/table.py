@@ -29,6 +29,7 @@ from torch.utils.data import TensorDataset
 
 from litlab.command.errors import LitlabError
 from litlab.data.base import LitlabDataModule
+from litlab.data.preprocessing import Preprocessing
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 AUTO_MAX_CLASSES = 20  # target_kind auto: a column of at most this many distinct integers holds classes
@@ -220,7 +221,14 @@ class TableDataModule(LitlabDataModule):
 
     def state_dict(self) -> dict[str, Any]:
         """Saved in checkpoints: the encoding learned from the training split."""
-        return {"stats": self.stats, "feature_names": self.feature_names, "class_names": self.class_names}
+        encoding = {"stats": self.stats, "feature_names": self.feature_names, "class_names": self.class_names}
+        return {**super().state_dict(), **encoding}
+
+    def preprocessing(self) -> Preprocessing:
+        """A table's inputs are encoded (standardised, one-hot) with the training split's statistics."""
+        names = getattr(self, "class_names", None)
+        names = None if names is None else list(names)
+        return Preprocessing("table", tuple(self.input_shape), names)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if state_dict["feature_names"] != self.feature_names:
