@@ -12,6 +12,7 @@ from litlab.callbacks.misclassified import WorstMisclassified
 from litlab.callbacks.model_summary import ModelSummary
 from litlab.callbacks.nan_guard import NaNGuard
 from litlab.callbacks.per_class import PerClassMetrics
+from litlab.callbacks.plateau_step import PlateauBeforeCheckpoint
 from litlab.callbacks.pr_curves import PRCurves
 from litlab.callbacks.pruning import GradualPruning
 from litlab.callbacks.roc_curves import ROCCurves
@@ -32,6 +33,7 @@ __all__ = [
     "NaNGuard",
     "ParamHistograms",
     "PerClassMetrics",
+    "PlateauBeforeCheckpoint",
     "PRCurves",
     "ReliabilityDiagram",
     "ROCCurves",

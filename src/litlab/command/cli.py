@@ -40,6 +40,7 @@ import litlab.runtime.distributed  # noqa: F401 - registers `strategy: ddp_litla
 from litlab.callbacks.prediction_writer import PredictionWriter
 from litlab.checkpoints.io import AtomicCheckpointIO
 from litlab.checkpoints.match import check_config_matches_data, check_same_model_class, check_weights_fit
+from litlab.checkpoints.order import monitored_first
 from litlab.command.arguments import kept_init_args, with_run_config
 from litlab.command.config_errors import explain
 from litlab.command.errors import CheckpointError, ConfigError, DistributedJobError, LitlabError
@@ -227,7 +228,7 @@ class LitlabCLI(LightningCLI):
         if not any(isinstance(p, CheckpointIO) for p in plugins):
             kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
         try:
-            return super().instantiate_trainer(**kwargs)
+            trainer = super().instantiate_trainer(**kwargs)
         except MisconfigurationException as error:  # no GPU, fewer devices than asked, a strategy that cannot start
             asked = ", ".join(f"{key}={trainer_init.get(key)}" for key in ("accelerator", "devices", "strategy"))
             raise ConfigError(
@@ -235,6 +236,8 @@ class LitlabCLI(LightningCLI):
                 "--trainer.accelerator cpu (or auto) where there is no GPU, and --trainer.devices no larger than "
                 "the devices present."
             ) from None
+        monitored_first(trainer.callbacks)  # last.ckpt records the best checkpoint's state after its epoch
+        return trainer
 
 
 def _parser_kwargs(run: bool) -> dict[str, Any]:
