@@ -234,3 +234,39 @@ def test_killed_again_and_again_at_random_moments_ends_like_the_uninterrupted_ru
         sigkill(process)
     final = build_cli(["fit", *run_args(config, tmp_path, wide=True), "--ckpt_path", "last"])
     assert_resumed_exactly(outcome(final), reference, run)
+
+
+def regression_args(logs: Path, epochs: int) -> list[str]:
+    """configs/synthetic_regression.yaml (ReduceLROnPlateau on val/loss) on a few hundred samples; patience 0,
+    so that the learning rate is cut whenever val/loss does not improve and a lost plateau step shows in the
+    weights."""
+    return [
+        "fit", "--config", str(CONFIGS / "synthetic_regression.yaml"),
+        "--trainer.logger.init_args.save_dir", str(logs), "--trainer.max_epochs", str(epochs),
+        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+        "--data.init_args.sizes", "[512, 256, 256]", "--model.init_args.scheduler.init_args.patience", "0",
+        "--model.init_args.optimizer.init_args.lr", "0.03", "--test_after_fit", "false",
+    ]  # fmt: skip
+
+
+def test_plateau_schedule_and_best_checkpoint_resume_exactly_from_an_epoch_end(tmp_path: Path) -> None:
+    """Killed right after an epoch's last.ckpt (here: stopped by max_epochs, the same file on disk), resumed to
+    the end: the plateau scheduler, learning rate, weights and the best-epoch checkpoint's record equal the
+    uninterrupted run's. Lightning used to write last.ckpt before that epoch's plateau step and then skip it."""
+    reference = build_cli(regression_args(tmp_path / "reference", 8))
+    build_cli(regression_args(tmp_path / "resumed", 4))
+    resumed = build_cli([*regression_args(tmp_path / "resumed", 8), "--ckpt_path", "last"])
+    ends = [
+        torch.load(Path(c.trainer.log_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+        for c in (reference, resumed)
+    ]
+    lrs = [[g["lr"] for g in end["optimizer_states"][0]["param_groups"]] for end in ends]
+    assert len(set(map(tuple, lrs))) == 1 and lrs[0][0] < 0.03, "the schedule must have cut the LR"
+    assert ends[0]["lr_schedulers"] == ends[1]["lr_schedulers"]
+    assert ends[0]["epoch"] == ends[1]["epoch"] == 7
+    for key, tensor in ends[0]["state_dict"].items():
+        assert torch.equal(ends[1]["state_dict"][key], tensor), key
+    best = [
+        next(state for name, state in end["callbacks"].items() if "val/loss" in name)["best_model_path"] for end in ends
+    ]
+    assert Path(best[0]).name == Path(best[1]).name and Path(best[1]).is_file()
