@@ -4,8 +4,10 @@ Decoding 60,000 small JPEGs takes tens of seconds; loading the decoded tensor ba
 cache lives in `<root>/.litlab_cache/<split>-<key>.pt`, where the key hashes every source file's relative path,
 size and modification time plus the decoding options, so adding, removing, replacing or touching a file makes a
 new key and the stale file is deleted when the new one is written. Files are written to a temporary name and
-renamed into place, so an interrupted run never leaves a half-written cache behind. An unwritable root only
-costs the cache: the data is decoded again next time, with a warning.
+fsync'd and renamed into place, so an interrupted run never leaves a half-written cache behind, and processes
+building the same cache at once each rename a complete file over the other's (the last one stays; readers see
+one whole file or the other). A file that does not load (truncated, corrupt) is decoded again and replaced.
+An unwritable root only costs the cache: the data is decoded again next time, with a warning.
 """
 
 import contextlib
@@ -55,12 +57,17 @@ def load_or_build(
         except Exception as error:  # a truncated or foreign file: rebuild it
             warnings.warn(f"ignoring unreadable cache {path} ({error}); rebuilding it", stacklevel=2)
     tensors = build()
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(tensors, temporary)
-        os.replace(temporary, path)
-    except OSError as error:
+        with open(temporary, "wb") as file:
+            torch.save(tensors, file)
+            file.flush()
+            os.fsync(file.fileno())  # on disk before the rename makes it visible: a crash leaves old or new
+        os.replace(temporary, path)  # atomic: a concurrent builder's rename wins or loses whole
+    except (OSError, RuntimeError) as error:  # torch.save reports a full disk as a RuntimeError
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
         warnings.warn(f"could not write the cache {path} ({error}); the data will be decoded again", stacklevel=2)
         return tensors
     for stale in path.parent.glob(f"{split}-*.pt"):
