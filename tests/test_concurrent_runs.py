@@ -5,12 +5,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from conftest import REPO, fast_synthetic_args
+from litlab.command.cli import build_cli
 from litlab.data import image_cache
 
 # A process that builds the cache of `root` with deterministic tensors of ~8 MB (a write takes a while), after
@@ -72,24 +74,47 @@ def test_a_half_written_cache_is_never_read_as_valid(tmp_path: Path, keep: float
     assert path.read_bytes() == whole
 
 
+def test_runs_that_choose_their_folder_before_either_writes_get_two_folders(tmp_path: Path) -> None:
+    """Lightning's TensorBoardLogger chooses `version_N` by listing the folders and creates it when it first
+    writes, so two runs that both choose before either writes (two processes started together) take the same N."""
+    args = [
+        "--config",
+        str(REPO / "configs" / "synthetic_mlp.yaml"),
+        "--trainer.logger.init_args.save_dir",
+        str(tmp_path),
+    ]
+    first, second = (build_cli(args, run=False).trainer.logger for _ in range(2))
+    assert (first.version, second.version) == (0, 1)
+    assert sorted(p.name for p in (tmp_path / "synthetic_mlp").iterdir()) == ["version_0", "version_1"]
+
+
+# `litlab fit` after its imports, once the start file exists: the processes reach the CLI at the same moment.
+RELEASED_FIT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from litlab.command.entry import main
+    while not Path(sys.argv[1]).exists():
+        time.sleep(0.001)
+    main(sys.argv[2:])
+    """
+)
+
+
 @pytest.mark.slow
 def test_fits_started_together_each_get_their_own_run_folder(tmp_path: Path) -> None:
     """Three `litlab fit` of one config started at the same moment: three version folders, each holding one
     process's TensorBoard file, config and checkpoints. Lightning alone lists the folders and takes the next
     number, so runs that start together pick the same one."""
-    command = [
-        sys.executable,
-        "-m",
-        "litlab",
-        "fit",
-        *fast_synthetic_args(tmp_path, epochs=1),
-        "--test_after_fit",
-        "false",
-    ]
+    start = tmp_path / "go"
+    fit = ["fit", *fast_synthetic_args(tmp_path, epochs=1), "--test_after_fit", "false"]
+    command = [sys.executable, "-c", RELEASED_FIT, str(start), *fit]
     runs = [subprocess.Popen(command, cwd=tmp_path, env=env(), stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    time.sleep(5)  # their imports; one still importing then only joins a little later
+    start.touch()
     for run in runs:
         assert run.wait(timeout=600) == 0, run.stderr.read()[-2000:]
-    folders = sorted((tmp_path / "synthetic_mlp").iterdir())
+    folders = sorted(p for p in (tmp_path / "synthetic_mlp").iterdir())
     assert [f.name for f in folders] == ["version_0", "version_1", "version_2"]
     writers = set()
     for folder in folders:
