@@ -9,7 +9,8 @@ position:
 
 * the training order from (seed, epoch): the loader's `RandomSampler` gets its own generator, seeded at
   the start of each epoch (a `DistributedSampler` already shuffles by seed and epoch); resumed mid-epoch,
-  the batches the checkpoint had already trained on are skipped;
+  the batches the checkpoint had already trained on are skipped (a `litlab.data.DeviceLoader` too);
+  a DataLoader with workers gets its first epoch's iterator made again once these are set;
 * torch (CPU and CUDA), numpy and `random` from (seed, epoch) where each epoch's iterator is created
   (this seeds DataLoader workers), and from (seed, global step) before every training step (dropout).
 
@@ -54,6 +55,7 @@ class StepSeeds(L.Callback):
     def __init__(self) -> None:
         self._base: int | None = None
         self._resume_at_batch = 0  # batches of the current epoch a mid-epoch checkpoint had already trained on
+        self._first_epoch = True  # the fit's first epoch, whose iterator Lightning made before any hook ran
 
     def _derive(self, kind: int, position: int) -> int:
         """A 32-bit seed (numpy's limit) hashed from (run seed, kind, position); cheaper per step than
@@ -78,6 +80,7 @@ class StepSeeds(L.Callback):
         seed = os.environ.get("PL_GLOBAL_SEED")
         self._base = int(seed) if seed is not None else None
         if stage == "fit":
+            self._first_epoch = True
             self._seed_globals(EPOCH, 0)  # a fresh run creates epoch 0's iterator while configuring optimizers
 
     def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
@@ -89,16 +92,31 @@ class StepSeeds(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._resume_at_batch:  # resumed mid-epoch: Lightning does not call on_train_epoch_start
+            self._seed_globals(EPOCH, trainer.current_epoch)
             self._set_order(trainer, skip_batches=self._resume_at_batch)
+            self._renew_worker_iterator(trainer)
             self._resume_at_batch = 0
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._seed_globals(EPOCH, trainer.current_epoch)
         self._set_order(trainer, skip_batches=0)
+        self._renew_worker_iterator(trainer)
+
+    def _renew_worker_iterator(self, trainer: L.Trainer) -> None:
+        """A DataLoader with workers reads its sampler and seeds its workers when its iterator is made, which for
+        a fit's first epoch (fresh or resumed) Lightning does while configuring optimizers, before these hooks
+        could seed anything; make that epoch's iterator again, now, as Lightning does for every later epoch."""
+        first, self._first_epoch = self._first_epoch, False
+        loader = trainer.train_dataloader
+        fetcher = getattr(trainer.fit_loop, "_data_fetcher", None)
+        if first and self._base is not None and getattr(loader, "num_workers", 0) > 0 and fetcher is not None:
+            iter(fetcher)
 
     def _set_order(self, trainer: L.Trainer, skip_batches: int) -> None:
         """Seed this epoch's shuffle; the batch sampler reads it when the epoch's first batch is fetched."""
         batch_sampler = getattr(trainer.train_dataloader, "batch_sampler", None)
+        if skip_batches and hasattr(trainer.train_dataloader, "skip_batches"):  # litlab.data.DeviceLoader
+            trainer.train_dataloader.skip_batches = skip_batches
         if self._base is None or not isinstance(batch_sampler, BatchSampler):
             return
         if isinstance(batch_sampler.sampler, SkipFirst):

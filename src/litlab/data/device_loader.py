@@ -81,6 +81,7 @@ class DeviceLoader:
         self.drop_last = drop_last
         self.channels_last = channels_last
         self.epoch = 0
+        self.skip_batches = 0  # leave out the next epoch's first batches (set by StepSeeds on a mid-epoch resume)
 
     @property
     def sampler(self) -> "DeviceLoader":
@@ -113,7 +114,8 @@ class DeviceLoader:
 
     def __iter__(self) -> Iterator[Batch]:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        batches = self._batches(generator)
+        batches = self._batches(generator)[self.skip_batches :]
+        self.skip_batches = 0
         plan = None
         if self.augment is not None:
             drawn = self.augment.plan(len(self.images), self.images.shape[-2:], generator, self.seed, self.epoch)
