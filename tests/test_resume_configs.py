@@ -11,6 +11,7 @@ import os
 import random
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def small_config(name: str, folder: Path, data_dir: Path) -> Path:
     if "data_dir" in data:  # CIFAR-10: the fake copy holds 100 training images, 20 of them for validation
         data.update(data_dir=str(data_dir), val_size=20)
     if "root" in data:
-        data["root"] = str(write_image_folder(folder / "images", {"train": 40, "test": 4}, suffix=".jpg"))
+        data["root"] = str(write_image_folder(folder / "images", {"train": 40, "test": 4}, size=32, suffix=".jpg"))
     if "data_dir" in data or "root" in data:
         data["batch_size"] = BATCH
     if backbone and "width" in backbone:
@@ -60,6 +61,8 @@ def small_config(name: str, folder: Path, data_dir: Path) -> Path:
             args["num_images"] = 64
     trainer = raw["trainer"]
     trainer.update(max_epochs=EPOCHS, accelerator="cpu", devices=1, enable_progress_bar=False)
+    if isinstance(trainer.get("limit_val_batches"), float):  # a fraction of 1 small batch would be none
+        trainer["limit_val_batches"] = 1.0
     trainer["logger"]["init_args"]["save_dir"] = str(folder / "logs")
     raw["test_after_fit"] = False
     path = folder / f"{name}.yaml"
@@ -67,9 +70,27 @@ def small_config(name: str, folder: Path, data_dir: Path) -> Path:
     return path
 
 
-def start(config: Path, *extra: str) -> subprocess.Popen:
+# `litlab` with torchvision's md5 table pointed at the fake CIFAR-10 in argv[1] (as the fake_cifar10 fixture does
+# in-process), so that the CIFAR-10 configs run on it unchanged.
+LITLAB_ON_FAKE_CIFAR = textwrap.dedent(
+    """
+    import hashlib, sys
+    from pathlib import Path
+    from torchvision.datasets import CIFAR10
+    folder = Path(sys.argv[1]) / CIFAR10.base_folder
+    md5 = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    CIFAR10.train_list = [[f"data_batch_{i}", md5[f"data_batch_{i}"]] for i in range(1, 6)]
+    CIFAR10.test_list = [["test_batch", md5["test_batch"]]]
+    CIFAR10.meta = {**CIFAR10.meta, "md5": md5["batches.meta"]}
+    from litlab.command.entry import main
+    main(sys.argv[2:])
+    """
+)
+
+
+def start(config: Path, fake_cifar: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # float sums depend on the thread count
-    command = [sys.executable, "-m", "litlab", "fit", "--config", str(config), *extra]
+    command = [sys.executable, "-c", LITLAB_ON_FAKE_CIFAR, str(fake_cifar), "fit", "--config", str(config), *extra]
     return subprocess.Popen(
         command, cwd=config.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
@@ -93,7 +114,7 @@ def last(logs: Path) -> dict:
 def test_config_resumes_exactly_after_a_kill_at_a_random_moment(name: str, tmp_path: Path, fake_cifar10: Path) -> None:
     (tmp_path / "reference").mkdir()
     reference_config = small_config(name, tmp_path / "reference", fake_cifar10)
-    process = start(reference_config)
+    process = start(reference_config, fake_cifar10)
     run = tmp_path / "reference" / "logs" / name / "version_0"
     while not training_started(run, process.pid) and process.poll() is None:
         time.sleep(0.01)
@@ -104,7 +125,7 @@ def test_config_resumes_exactly_after_a_kill_at_a_random_moment(name: str, tmp_p
     (tmp_path / "killed").mkdir()
     config = small_config(name, tmp_path / "killed", fake_cifar10)
     run = tmp_path / "killed" / "logs" / name / "version_0"
-    process = start(config)
+    process = start(config, fake_cifar10)
     while not training_started(run, process.pid):
         assert process.poll() is None, process.stderr.read()[-3000:]
         time.sleep(0.01)
@@ -112,7 +133,7 @@ def test_config_resumes_exactly_after_a_kill_at_a_random_moment(name: str, tmp_p
     assert process.poll() is None, "the run ended before its kill; it needs to be longer"
     process.kill()
     process.wait()
-    finish(start(config, "--ckpt_path", "last"))
+    finish(start(config, fake_cifar10, "--ckpt_path", "last"))
 
     reference, resumed = last(tmp_path / "reference" / "logs"), last(tmp_path / "killed" / "logs")
     assert (resumed["global_step"], resumed["epoch"]) == (reference["global_step"], reference["epoch"])
