@@ -1,1 +1,2 @@
-"""Checkpoint files: written atomically, read in one place with one error policy, matched to a config, exported."""
+"""Checkpoint files: written atomically (last.ckpt after the best), read in one place with one error policy, matched
+to a config, exported."""
