@@ -13,6 +13,7 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelPruning
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
+from torch.nn.utils import prune
 
 from litlab.compression.sparsity import PRUNABLE, sparsity
 
@@ -73,6 +74,16 @@ class GradualPruning(ModelPruning):
                 f" {trainer.max_epochs - 1}: no checkpoint will hold the final sparsity {self.final_sparsity}."
                 " Lower `epochs` or raise `trainer.max_epochs`."
             )
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Resumed after pruning began: checkpoints hold the zeros but not the masks, so without them the zeros
+        would train back up until the next pruning step. Put the masks back, as the uninterrupted run has them."""
+        if trainer.ckpt_path is None:
+            return
+        for module, name in self._parameters_to_prune:
+            weight = getattr(module, name)
+            if not prune.is_pruned(module) and bool((weight == 0).any()):
+                prune.custom_from_mask(module, name, mask=weight != 0)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_epoch_end(trainer, pl_module)
