@@ -12,8 +12,8 @@ JPG_ARCHIVE ?= ../shared/data/cifar10-jpg.tar.gz
 .PHONY: help install train demo resume bench bench-accuracy bench-airbench bench-gap gpu-wheels data-jpg table-data test-run predict tensorboard report sweep test test-all lint browser-deps clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
-	@echo "  Variables: CONFIG=<yaml> (default $(CONFIG)), ARGS='<overrides>', e.g. ARGS='--trainer.max_epochs 3'"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@echo "  Variables:           CONFIG=<yaml> (default $(CONFIG)), ARGS='<overrides>', e.g. ARGS='--trainer.max_epochs 3'"
 
 # Re-installs only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
@@ -53,10 +53,11 @@ gpu-wheels: $(STAMP) ## what benchmarks/gpu_check.py needs carried to an offline
 table-data: $(STAMP) ## write the generated example table data/example_table.csv (for configs/table_mlp.yaml)
 	$(BIN)/python -m litlab.data.example_table data/example_table.csv
 
-data-jpg: ## unpack the CIFAR-10 JPEG copy into data/cifar10-jpg (for configs/cifar10_jpg_cnn.yaml)
+data-jpg: ## unpack the CIFAR-10 JPEG copy into data/cifar10-jpg (configs/data/cifar10_jpg.yaml reads it)
 	@test -f $(JPG_ARCHIVE) || { echo "no $(JPG_ARCHIVE); set JPG_ARCHIVE=<path to cifar10-jpg.tar.gz>"; exit 1; }
 	@if [ -d data/cifar10-jpg/train ]; then echo "data/cifar10-jpg is already unpacked"; \
-	else mkdir -p data/cifar10-jpg && tar xzf $(JPG_ARCHIVE) -C data/cifar10-jpg; fi
+	else mkdir -p data/cifar10-jpg && tar xzf $(JPG_ARCHIVE) -C data/cifar10-jpg && \
+	echo "unpacked $(JPG_ARCHIVE) into data/cifar10-jpg: $$(find data/cifar10-jpg -type f | wc -l) files"; fi
 
 test-run: $(STAMP) ## evaluate a checkpoint: make test-run CONFIG=... ARGS='--ckpt_path <file>'
 	$(BIN)/litlab test --config $(CONFIG) $(ARGS)

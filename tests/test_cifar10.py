@@ -1,5 +1,6 @@
 """CIFAR10DataModule on a tiny fake dataset in the official format: splits, tensors, normalization, augmentation."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,9 @@ def test_offline_without_data_names_folder_files_and_ways_forward(tmp_path: Path
     assert str((tmp_path / "empty").resolve()) in message
     assert "data_batch_1" in message and "test_batch" in message
     assert "cifar-10-python.tar.gz" in message and "make demo" in message
+    assert "make data-jpg" in message and "configs/data/cifar10_jpg.yaml" in message
+    for config in re.findall(r"configs/\S+\.yaml", message):
+        assert (CONFIGS.parent / config).is_file(), config
 
 
 def test_simple_cnn_config_trains_on_the_fake_data(fake_cifar10: Path, in_tmp: Path) -> None:

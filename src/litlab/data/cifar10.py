@@ -34,10 +34,12 @@ def missing_dataset_message(root: Path, reason: str) -> str:
     return (
         f"CIFAR-10 is not in {folder} and could not be downloaded ({reason}).\n"
         f"Expected the files {', '.join(BATCH_FILES)} there.\n"
-        "Two ways forward:\n"
+        "Three ways forward:\n"
         f"  1. Put the official archive {ARCHIVE} (from https://www.cs.toronto.edu/~kriz/cifar.html) into "
         f"{root.resolve()}/ and run the same command again; it is checked and unpacked, not downloaded.\n"
-        "  2. Train offline on synthetic data instead: make demo"
+        "  2. Train offline on synthetic data instead: make demo\n"
+        "  3. Use the CIFAR-10 JPEG copy: make data-jpg unpacks it into data/cifar10-jpg; then stack\n"
+        "     --config configs/data/cifar10_jpg.yaml on this config (or train configs/cifar10_jpg_cnn.yaml)"
     )
 
 

@@ -20,7 +20,8 @@ def scan(root: Path) -> tuple[list[str], dict[str, list[tuple[str, int]]]]:
     layout = f"Expected images in {root}/train/<class>/ (and optionally val/<class>/, test/<class>/ alike)."
     if not (root / "train").is_dir():
         reason = "does not exist" if not root.exists() else "has no train/ folder"
-        raise LitlabError(f"the image folder {root} {reason}. {layout} Set data.root to such a folder.")
+        jpg = " For the CIFAR-10 JPEG copy run `make data-jpg` first." if root.name == "cifar10-jpg" else ""
+        raise LitlabError(f"the image folder {root} {reason}. {layout} Set data.root to such a folder.{jpg}")
     classes = sorted(entry.name for entry in os.scandir(root / "train") if entry.is_dir())
     if not classes:
         raise LitlabError(f"{root}/train has no class folders. {layout}")
