@@ -57,9 +57,9 @@ def experiment(
     epoch_sizes: list[int] | None = None,
 ) -> dict[str, Any]:
     """The shipped config(s) stacked and resolved by `litlab`'s own parser, with the data preset
-    configs/data/cifar10_jpg.yaml on top (the configs' loader settings carry over) reading `folder`, `epochs` epochs (None: the config's), the full test set scored
-    every `score_every` epochs (0: at the end only); `widths` replaces AirbenchNet's widths and `epoch_sizes`
-    the progressive-resizing schedule."""
+    configs/data/cifar10_jpg.yaml on top (the configs' loader settings carry over) reading `folder`, `epochs`
+    epochs (None: the config's), the full test set scored every `score_every` epochs (0: at the end only);
+    `widths` replaces AirbenchNet's widths and `epoch_sizes` the progressive-resizing schedule."""
     args = [a for c in ([configs] if isinstance(configs, str) else configs) for a in ("--config", ROOT / "configs" / c)]
     args += ["--config", ROOT / "configs" / "data" / "cifar10_jpg.yaml", "--data.init_args.root", folder]
     for key, value in data.items():
