@@ -4,6 +4,7 @@ from litlab.callbacks.calibration import ReliabilityDiagram
 from litlab.callbacks.confusion_figure import ConfusionMatrixFigure
 from litlab.callbacks.ema import EMAWeights
 from litlab.callbacks.epoch_timer import EpochTimer
+from litlab.callbacks.failed_start import RemoveFailedStart
 from litlab.callbacks.histograms import ParamHistograms
 from litlab.callbacks.hparams import HParamsSummary
 from litlab.callbacks.label_report import LabelReport
@@ -35,6 +36,7 @@ __all__ = [
     "PerClassMetrics",
     "PlateauBeforeCheckpoint",
     "PRCurves",
+    "RemoveFailedStart",
     "ReliabilityDiagram",
     "ROCCurves",
     "StepSeeds",

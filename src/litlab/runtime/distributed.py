@@ -15,6 +15,9 @@ Two things plain `strategy: ddp` gets wrong for research numbers:
   checkpoint); for a longer one, use the class directly: `strategy: {class_path:
   litlab.runtime.distributed.ExactEvalDDPStrategy, init_args: {timeout: "0:30:00"}}`.
 
+`sync_batchnorm: true` is honoured on GPUs and switched off (one info line) on CPU processes, where torch's
+SyncBatchNorm cannot run: the preset configs/trainer/ddp.yaml then works on both.
+
 Training loaders keep Lightning's padded, shuffled `DistributedSampler` (every process must run the same
 number of steps). Importing this module registers the name `ddp_litlab`.
 """
@@ -22,12 +25,15 @@ number of steps). Importing this module registers the name `ddp_litlab`.
 from datetime import timedelta
 from typing import Any
 
+import lightning as L
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
 from lightning.pytorch.trainer.states import RunningStage
+from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.data import _update_dataloader  # Lightning's own loader re-instantiation
 from torch import Tensor
 from torch.distributed import ReduceOp
+from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader, DistributedSampler
 
 from litlab.command.errors import ConfigError
@@ -46,6 +52,18 @@ class ExactEvalDDPStrategy(DDPStrategy):
 
     def __init__(self, *args: Any, timeout: timedelta | None = PEER_TIMEOUT, **kwargs: Any) -> None:
         super().__init__(*args, timeout=timeout, **kwargs)
+
+    def setup(self, trainer: "L.Trainer") -> None:
+        if self._layer_sync is not None and self.root_device.type == "cpu":
+            # torch's SyncBatchNorm runs on GPUs only: on CPU processes `sync_batchnorm: true` (the ddp preset's
+            # setting) would fail at the first training step of any model with BatchNorm.
+            self._layer_sync = None
+            if any(isinstance(m, _BatchNorm) for m in self.model.modules()):
+                rank_zero_info(
+                    "sync_batchnorm is off on CPU processes (SyncBatchNorm needs GPUs): each process normalizes "
+                    "with its own batch's statistics."
+                )
+        super().setup(trainer)
 
     def reduce(self, tensor: Tensor, group: Any | None = None, reduce_op: ReduceOp | str | None = "mean") -> Tensor:
         if isinstance(tensor, Tensor) and not tensor.is_floating_point() and _is_mean(reduce_op):
