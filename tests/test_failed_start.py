@@ -25,7 +25,7 @@ def fit_failing_at(step: int, logs: Path, extra: list[str] = ()) -> None:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=cli.config.get("ckpt_path"))
 
 
-def test_failure_before_the_first_step_removes_the_new_run_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_failure_before_step_one_removes_the_new_run_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     fit_failing_at(0, tmp_path)
     assert list((tmp_path / "synthetic_mlp").rglob("*")) == []
     assert "failed before its first training step" in caplog.text
