@@ -33,6 +33,7 @@ def write_run(
     finished: bool = True,
     ckpt_path: str | None = None,
     scalars: dict[str, float] | None = None,
+    scheduler: bool = True,
 ) -> None:
     """A run folder as `litlab fit` leaves it: config.yaml plus per-epoch scalars (and the end record)."""
     folder.mkdir(parents=True)
@@ -40,6 +41,8 @@ def write_run(
     config["trainer"]["max_epochs"] = max_epochs
     config["model"]["init_args"]["optimizer"]["init_args"]["lr"] = lr
     config["ckpt_path"] = ckpt_path
+    if not scheduler:
+        del config["model"]["init_args"]["scheduler"]
     if not val_acc:
         config["verbose"] = True  # what LightningCLI saves for `litlab test`
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
@@ -61,7 +64,7 @@ def write_run(
 @pytest.fixture
 def logs(tmp_path: Path) -> Path:
     logs = tmp_path / "logs"
-    write_run(logs / "mlp" / "version_0", [0.5, 0.7, 0.8], max_epochs=3, lr=0.01)
+    write_run(logs / "mlp" / "version_0", [0.5, 0.7, 0.8], max_epochs=3, lr=0.01, scheduler=False)
     write_run(logs / "mlp" / "version_1", [0.6, 0.9, 0.85], max_epochs=3)
     with SummaryWriter(log_dir=str(logs / "mlp" / "version_1")) as writer:  # an earlier test, a day later
         writer.add_scalar("test/acc", 0.5, 29, walltime=time.time() + 86400)
@@ -97,6 +100,7 @@ def test_report_rows(logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert best["img/s"] == "2000"  # median of the per-epoch figures
     assert best["wall time"] == "0m 00s"  # the training, not until the day-later test
     assert rows["mlp/version_0"]["lr"] == "0.01" and rows["mlp/version_0"]["test acc"] == "–"
+    assert (best["scheduler"], rows["mlp/version_0"]["scheduler"]) == ("CosineAnnealingLR", "–")
 
     crashed = rows["mlp/version_3"]
     assert (crashed["status"], crashed["epochs"], crashed["best val acc"]) == ("incomplete", "1/3", "0.3000")

@@ -13,7 +13,7 @@ from litlab.reporting.runs import Run, find_runs
 from litlab.reporting.seed_groups import seed_group_lines
 from litlab.reporting.sweeps import sweep_summary_lines
 
-COLUMNS = ["#", "run", "status", "model", "optimizer", "lr", "batch", "epochs", "best val acc", "best val loss"]
+COLUMNS = ["#", "run", "status", "model", "optimizer", "lr", "scheduler", "batch", "epochs", "best val acc", "best val loss"]
 COLUMNS += ["test acc", "test f1", "test loss", "wall time", "img/s"]
 
 
@@ -46,6 +46,7 @@ def sort_key(run: Run) -> tuple[float, float]:
 def row(rank: int, run: Run) -> list[str]:
     backbone = run.option("model", "backbone")
     optimizer = run.option("model", "optimizer")
+    scheduler = run.option("model", "scheduler")
     max_epochs = run.option("trainer", "max_epochs")
     tested = f" (tested in {run.test_run.path.name})" if run.test_run else ""
     return [
@@ -55,6 +56,7 @@ def row(rank: int, run: Run) -> list[str]:
         _short(backbone.get("class_path") if isinstance(backbone, dict) else backbone),
         _short(optimizer.get("class_path") if isinstance(optimizer, dict) else optimizer),
         str(run.option("model", "optimizer", "lr") or "–"),
+        _short(scheduler.get("class_path") if isinstance(scheduler, dict) else scheduler),
         str(run.option("data", "batch_size") or "–"),
         "–" if run.is_test_only else f"{run.epochs_done}/{max_epochs}" if max_epochs else str(run.epochs_done),
         _number(run.best("val/acc")),
