@@ -214,7 +214,7 @@ def test_hparams_tab(served: dict, browser: Browser) -> None:
     browser.page_with(["Trial ID", "synthetic_mlp/version_0", "model/optimizer/lr", "val/acc_best", "test/acc"])
     # TensorBoard shows the first five hparams and metrics; show the ones a comparison is about instead.
     hidden = ["data", "data/batch_size", "data/input_shape", "data/noise", "data/num_classes"]
-    hidden += ["epoch", "lr-AdamW", "test/acc_top5"]
+    hidden += ["epoch", "train/lr", "test/acc_top5"]
     shown = ["model/backbone", "model/optimizer", "model/optimizer/lr", "trainer/max_epochs", "val/acc_best"]
     assert set(browser.run(CHECKBOX_JS, hidden, False)) == set(hidden)
     assert set(browser.run(CHECKBOX_JS, shown, True)) == set(shown)

@@ -54,7 +54,7 @@ def test_events(runs: dict) -> EventAccumulator:
 def test_fit_scalars_time_and_throughput(runs: dict) -> None:
     events = runs["fit_events"]
     tags = set(events.Tags()["scalars"])
-    assert {"train/loss", "train/acc", "val/acc", "val/acc_best", "val/f1", "lr-AdamW"} <= tags
+    assert {"train/loss", "train/acc", "val/acc", "val/acc_best", "val/f1", "train/lr"} <= tags
     assert "hp_metric" not in tags
     epoch_s, train_s, rate = (events.Scalars(f"time/{name}") for name in ("epoch_s", "train_s", "train_images_per_s"))
     assert len(epoch_s) == len(train_s) == len(rate) == 2  # once per epoch

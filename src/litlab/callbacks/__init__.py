@@ -8,6 +8,7 @@ from litlab.callbacks.failed_start import RemoveFailedStart
 from litlab.callbacks.histograms import ParamHistograms
 from litlab.callbacks.hparams import HParamsSummary
 from litlab.callbacks.label_report import LabelReport
+from litlab.callbacks.learning_rates import LearningRates
 from litlab.callbacks.lookahead import Lookahead
 from litlab.callbacks.misclassified import WorstMisclassified
 from litlab.callbacks.model_summary import ModelSummary
@@ -29,6 +30,7 @@ __all__ = [
     "GradualPruning",
     "HParamsSummary",
     "LabelReport",
+    "LearningRates",
     "Lookahead",
     "ModelSummary",
     "NaNGuard",
