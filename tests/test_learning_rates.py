@@ -27,11 +27,11 @@ def test_lightning_tags_map_to_one_name_per_group(lightning: str, ours: str) -> 
 
 def test_sgd_and_adam_runs_log_the_same_learning_rate_tag(tmp_path: Path) -> None:
     """Two real runs, SGD without a scheduler and Adam with the demo's cosine: same tag, their own values."""
+    optimizer, no_scheduler = "--model.init_args.optimizer", ["--model.init_args.scheduler", "null"]
     runs = {
-        "sgd": ["--model.init_args.optimizer", "torch.optim.SGD", "--model.init_args.optimizer.init_args.lr", "0.05",
-                "--model.init_args.scheduler", "null"],
-        "adam": ["--model.init_args.optimizer", "torch.optim.Adam", "--model.init_args.optimizer.init_args.lr", "0.002"],
-    }  # fmt: skip
+        "sgd": [optimizer, "torch.optim.SGD", f"{optimizer}.init_args.lr", "0.05", *no_scheduler],
+        "adam": [optimizer, "torch.optim.Adam", f"{optimizer}.init_args.lr", "0.002"],
+    }
     logged = {}
     for name, args in runs.items():
         main(["fit", *fast_synthetic_args(tmp_path / name, epochs=2), *args, "--test_after_fit", "false"])

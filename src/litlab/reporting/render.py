@@ -13,8 +13,8 @@ from litlab.reporting.runs import Run, find_runs
 from litlab.reporting.seed_groups import seed_group_lines
 from litlab.reporting.sweeps import sweep_summary_lines
 
-COLUMNS = ["#", "run", "status", "model", "optimizer", "lr", "scheduler", "batch", "epochs", "best val acc", "best val loss"]
-COLUMNS += ["test acc", "test f1", "test loss", "wall time", "img/s"]
+COLUMNS = ["#", "run", "status", "model", "optimizer", "lr", "scheduler", "batch", "epochs", "best val acc"]
+COLUMNS += ["best val loss", "test acc", "test f1", "test loss", "wall time", "img/s"]
 
 
 class NoRunsFound(LitlabError):
