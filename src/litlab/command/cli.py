@@ -54,7 +54,7 @@ from litlab.command.input_checks import (
 from litlab.command.predict_options import add_predict_arguments, default_predictions_path, predict_on_inputs
 from litlab.command.quiet import quiet_lightning, quiet_resume
 from litlab.command.test_after_fit import summary_line, test_after_fit
-from litlab.runs.resume import resolve_last
+from litlab.runs.resume import finished_training, resolve_last
 from litlab.runtime.allocator import keep_freed_memory
 from litlab.runtime.cpu_precision import warn_if_bf16_is_emulated
 
@@ -181,6 +181,10 @@ class LitlabCLI(LightningCLI):
             )
             return
         check_same_model_class(found.checkpoint, config.model)
+        finished = finished_training(found.checkpoint, config.trainer.get("max_epochs"), config.trainer.get("max_steps"))
+        if finished:
+            rank_zero_info(finished)
+            raise SystemExit(0)  # a requeued job of a run that finished is done too: not an error
         config.ckpt_path = str(found.checkpoint)
         quiet_resume()
         rank_zero_info(f"Resuming {found.run} from {found.checkpoint.name}")

@@ -83,3 +83,22 @@ def resolve_last(save_dir: str | Path, name: str | None, version: int | str | No
         run = runs[-1]
     remove_partial_writes(run)
     return Resumption(run, version_of(run), newest_readable_checkpoint(run))
+
+
+def finished_training(checkpoint: Path, max_epochs: int | None, max_steps: int | None = -1) -> str | None:
+    """Why resuming `checkpoint` would train nothing (its run already reached `max_epochs` or `max_steps`), as a
+    sentence ending in what to do; None when there is training left."""
+    state = read_checkpoint(checkpoint, mmap=True)
+    epochs = state.get("loops", {}).get("fit_loop", {}).get("epoch_progress", {}).get("current", {}).get("processed", 0)
+    steps = int(state.get("global_step", 0))
+    if isinstance(max_epochs, int) and max_epochs > 0 and epochs >= max_epochs:
+        reached, option, more = f"all {max_epochs} epochs", "max_epochs", max_epochs * 2
+    elif isinstance(max_steps, int) and max_steps > 0 and steps >= max_steps:
+        reached, option, more = f"all {max_steps} steps", "max_steps", max_steps * 2
+    else:
+        return None
+    return (
+        f"{checkpoint.parent.parent} already finished: {checkpoint.name} has trained {reached} "
+        f"(trainer.{option}); nothing to resume. To train it further, raise it: --trainer.{option} {more} "
+        f"(make resume ARGS='--trainer.{option} {more}'). `litlab test` evaluates it as it is."
+    )
