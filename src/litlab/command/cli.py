@@ -181,8 +181,8 @@ class LitlabCLI(LightningCLI):
             )
             return
         check_same_model_class(found.checkpoint, config.model)
-        finished = finished_training(found.checkpoint, config.trainer.get("max_epochs"), config.trainer.get("max_steps"))
-        if finished:
+        trainer = config.trainer
+        if finished := finished_training(found.checkpoint, trainer.get("max_epochs"), trainer.get("max_steps")):
             rank_zero_info(finished)
             raise SystemExit(0)  # a requeued job of a run that finished is done too: not an error
         config.ckpt_path = str(found.checkpoint)
