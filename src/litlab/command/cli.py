@@ -54,6 +54,7 @@ from litlab.command.input_checks import (
 from litlab.command.predict_options import add_predict_arguments, default_predictions_path, predict_on_inputs
 from litlab.command.quiet import quiet_lightning, quiet_resume
 from litlab.command.test_after_fit import summary_line, test_after_fit
+from litlab.command.run_name import add_run_name_argument, apply_run_name
 from litlab.runs.resume import finished_training, resolve_last
 from litlab.runtime.allocator import keep_freed_memory
 from litlab.runtime.cpu_precision import warn_if_bf16_is_emulated
@@ -95,6 +96,7 @@ class LitlabCLI(LightningCLI):
             help="fit only: when the data has a test split, test the best checkpoint in the same run when "
             "training ends (the last checkpoint if none is monitored).",
         )
+        add_run_name_argument(parser)
 
     def _prepare_subcommand_parser(self, klass: type, subcommand: str, **kwargs: Any) -> LightningArgumentParser:
         parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
@@ -115,6 +117,7 @@ class LitlabCLI(LightningCLI):
         if subcommand is None:
             return
         config = self.config[subcommand]
+        apply_run_name(config)
         check_ranges(config)
         check_output_folders(config)
         words = sys.argv[1:] if args is None else [str(a) for a in args]
