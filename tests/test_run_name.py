@@ -21,7 +21,8 @@ def test_run_name_names_the_folder_the_report_and_the_resumed_run(tmp_path: Path
     assert yaml.safe_load((run / "config.yaml").read_text())["run_name"] == "sgd_lr0.1"
     assert not (logs / "synthetic_mlp").exists()
 
-    resumed = build_cli(["fit", "--config", str(run / "config.yaml"), "--trainer.max_epochs", "2", "--ckpt_path", "last"])
+    saved = ["--config", str(run / "config.yaml")]
+    resumed = build_cli(["fit", *saved, "--trainer.max_epochs", "2", "--ckpt_path", "last"])
     assert Path(resumed.trainer.log_dir) == run  # the saved name resumes into the same run
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
     assert [p.name for p in (logs / "sgd_lr0.1").iterdir()] == ["version_0"]
