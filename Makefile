@@ -26,7 +26,7 @@ install: $(STAMP) ## create .venv and install litlab with its dev, export, sweep
 train: $(STAMP) ## train CONFIG (default: ResNet-9 on CIFAR-10; downloads it into data/ once)
 	$(BIN)/litlab fit --config $(CONFIG) $(ARGS)
 
-demo: $(STAMP) ## offline demo: MLP on synthetic data, on the CPU
+demo: $(STAMP) ## offline demo: MLP on synthetic data, on the CPU (how long: benchmarks/RESULTS.md)
 	$(BIN)/litlab fit --config configs/synthetic_mlp.yaml $(ARGS)
 
 resume: $(STAMP) ## continue the training run under logs/ written to last, from its newest checkpoint (ARGS: overrides)
