@@ -53,8 +53,8 @@ from litlab.command.input_checks import (
 )
 from litlab.command.predict_options import add_predict_arguments, default_predictions_path, predict_on_inputs
 from litlab.command.quiet import quiet_lightning, quiet_resume
-from litlab.command.test_after_fit import summary_line, test_after_fit
 from litlab.command.run_name import add_run_name_argument, apply_run_name
+from litlab.command.test_after_fit import summary_line, test_after_fit
 from litlab.runs.resume import finished_training, resolve_last
 from litlab.runtime.allocator import keep_freed_memory
 from litlab.runtime.cpu_precision import warn_if_bf16_is_emulated
