@@ -45,6 +45,7 @@ def fit_image_folder(tmp_path: Path, loader: str) -> Path:
         "--model.init_args.backbone", "litlab.models.SimpleCNN",
         "--data.init_args.root", str(root), "--data.init_args.loader", loader,
         "--data.init_args.batch_size", "8", "--data.init_args.num_workers", "0",
+        "--data.init_args.augmentation.crop_padding", "1",
         "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false",
         "--trainer.logger.init_args.save_dir", str(tmp_path / "logs"),
     ])  # fmt: skip
