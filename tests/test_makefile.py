@@ -14,7 +14,9 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 
 
 def make(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-f", str(REPO / "Makefile"), *args], cwd=cwd, capture_output=True, text=True)
+    # --no-print-directory: under `make test`, a nested make would print "make[1]: Entering directory ...".
+    return subprocess.run(["make", "--no-print-directory", "-f", str(REPO / "Makefile"), *args], cwd=cwd,
+                          capture_output=True, text=True)  # fmt: skip
 
 
 def test_help_descriptions_start_in_one_column() -> None:

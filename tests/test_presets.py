@@ -61,7 +61,7 @@ def test_profiler_writes_a_trace_into_the_run(in_tmp: Path) -> None:
 
 def test_csv_logger_records_what_tensorboard_records(in_tmp: Path) -> None:
     cli = fit_with(in_tmp, "csv_logger.yaml", "--test_after_fit", "false")
-    assert [type(logger).__name__ for logger in cli.trainer.loggers] == ["TensorBoardLogger", "CSVLogger"]
+    assert [type(logger).__name__ for logger in cli.trainer.loggers] == ["RunTensorBoardLogger", "CSVLogger"]
     (run,) = (in_tmp / "logs" / "synthetic_mlp").iterdir()
     assert (run / "checkpoints" / "last.ckpt").is_file()  # checkpoints stay with the first logger's run
     with (in_tmp / "logs" / "csv" / "version_0" / "metrics.csv").open() as file:
