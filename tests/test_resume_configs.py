@@ -21,6 +21,7 @@ import yaml
 
 from conftest import CONFIGS, write_image_folder
 from litlab.command.cli import resolved_config
+from litlab.data.example_table import write_example_table
 
 pytestmark = pytest.mark.slow
 EXPERIMENTS = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
@@ -45,6 +46,8 @@ def small_config(name: str, folder: Path, data_dir: Path) -> Path:
         data.update(data_dir=str(data_dir), val_size=20)
     if "root" in data:
         data["root"] = str(write_image_folder(folder / "images", {"train": 40, "test": 4}, size=32, suffix=".jpg"))
+    if "path" in data and str(data["path"]).endswith((".csv", ".parquet")):  # a table: generate a small one
+        data["path"] = str(write_example_table(folder / "table.csv", rows=600))
     if "data_dir" in data or "root" in data:
         data["batch_size"] = BATCH
     if backbone and "width" in backbone:
