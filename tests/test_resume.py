@@ -170,6 +170,23 @@ def test_killed_between_an_epochs_last_batch_and_its_end_resumes_exactly(
     assert_resumed_exactly(outcome(resumed), reference, Path(first.trainer.log_dir))
 
 
+def test_a_cut_epoch_end_as_the_only_checkpoint_starts_over_exactly(
+    config: Path, reference: dict, tmp_path: Path
+) -> None:
+    """Only a step checkpoint written between an epoch's last batch and its end is left (as when the kill comes
+    before the first epoch has ended): resuming it would skip that epoch's validation and end, so training
+    starts over in the same run, and ends exactly as the uninterrupted run."""
+    first = build_cli(["fit", *run_args(config, tmp_path, wide=True)])
+    run = Path(first.trainer.log_dir)
+    (run / "checkpoints" / "last.ckpt").unlink()
+    [cut] = (run / "checkpoints").iterdir()
+    assert stops_before_epoch_end(torch.load(cut, weights_only=True)), cut.name
+
+    resumed = build_cli(["fit", *run_args(config, tmp_path, wide=True), "--ckpt_path", "last"])
+    assert resumed.trainer.ckpt_path is None
+    assert_resumed_exactly(outcome(resumed), reference, run)
+
+
 def test_unreadable_last_checkpoint_falls_back_to_the_newest_readable_one(config: Path, tmp_path: Path) -> None:
     first = build_cli(["fit", *run_args(config, tmp_path), "--trainer.max_epochs", "2"])
     run = Path(first.trainer.log_dir)

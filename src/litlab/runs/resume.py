@@ -13,7 +13,7 @@ Unreadable checkpoints are skipped with a warning; temp files left by a write th
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightning.pytorch.utilities import rank_zero_only, rank_zero_warn
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 
 from litlab.checkpoints.io import is_temp_file, read_checkpoint
 from litlab.command.errors import CheckpointError
@@ -45,8 +45,8 @@ def stops_before_epoch_end(checkpoint: dict) -> bool:
 def newest_readable_checkpoint(run: Path) -> Path | None:
     """The checkpoint of `run` with the highest global step that loads; unreadable ones are skipped with a warning.
 
-    A step checkpoint written at an epoch's last batch comes after any other (see `stops_before_epoch_end`):
-    resuming from the previous epoch's end instead trains that epoch again, and the run stays exact.
+    A step checkpoint written at an epoch's last batch is never chosen (see `stops_before_epoch_end`): resuming
+    from the one before it trains those steps again, and the run stays exact. With no other, training starts over.
     """
     ranked = []
     for path in checkpoint_files(run):
@@ -55,9 +55,11 @@ def newest_readable_checkpoint(run: Path) -> Path | None:
         except CheckpointError as error:  # not usable; the warning says why
             rank_zero_warn(f"{error} Skipped it.")
             continue
+        if stops_before_epoch_end(checkpoint):
+            rank_zero_info(f"Passed over {path.name}: written between an epoch's last batch and its end.")
+            continue
         step = int(checkpoint.get("global_step", -1))
-        resumable = not stops_before_epoch_end(checkpoint)
-        ranked.append((resumable, step, path.stem.startswith("last"), path.stat().st_mtime, path))
+        ranked.append((step, path.stem.startswith("last"), path.stat().st_mtime, path))
     return max(ranked)[-1] if ranked else None
 
 
