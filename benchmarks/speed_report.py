@@ -58,7 +58,7 @@ def per_run_table(runs: Sequence[RunRecord], bars: Sequence[float]) -> str:
     rows = []
     for side, records in by_side(runs).items():
         finished = [r for r in records if r.epochs]
-        row = [side, str(len(records)), "/".join(sorted({str(len(r.epochs)) for r in finished}))]
+        row = [side, str(len(records)), "/".join(sorted({str(r.epochs[-1].epoch) for r in finished}))]
         row.append(spread([r.epochs[-1].acc for r in finished], 100))
         row.append(spread([r.epochs[-1].train_s for r in finished], 1 / 60))
         row.append(spread([r.wall_s for r in records], 1 / 60))
