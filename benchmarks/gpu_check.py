@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/litlab-gpu-check"), help="scratch folder")
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "gpu-check", help="where the figures go")
     parser.add_argument("--budget-s", type=float, help="start no stage after this many seconds (450; smoke: none)")
+    parser.add_argument("--only", nargs="+", help="run only the stages whose names contain one of these words")
     parser.add_argument("--smoke", action="store_true", help="CPU, a few hundred images: the code paths only")
     parser.add_argument("--merge", type=Path, help="put a GPU run's figures (its --out) into benchmarks/")
     parser.add_argument("--download-wheels", type=Path, help="fetch the wheels --wheels takes, then stop")

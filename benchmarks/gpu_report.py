@@ -2,6 +2,7 @@
 `merge`, which moves them into benchmarks/RESULTS.md and benchmarks/figures/ on the machine with the checkout."""
 
 import datetime
+import json
 import shutil
 import statistics
 from pathlib import Path
@@ -84,12 +85,25 @@ def write_figures(found: dict, out: Path) -> None:
 
 
 def merge(folder: Path, results: Path) -> None:
-    """A GPU run's output folder into `results` (its gpu-check section) and `figures/`, then the targets table."""
+    """A GPU run's output folder into `results` (its gpu-check section) and `figures/`, then the targets table.
+
+    A run that skipped stages (`--only`, or a budget cut) goes into a `gpu-check-partial` section of its own
+    and leaves a complete run's section and figures in place."""
     section = read_section(folder / "RESULTS.md", "gpu-check")
     if section is None:
         raise SystemExit(f"{folder}/RESULTS.md has no gpu-check section: is it benchmarks/gpu_check.py's --out?")
-    write_section(results, "gpu-check", section)
-    (results.parent / "figures").mkdir(exist_ok=True)
-    shutil.copy(folder / "figures" / "gpu_check.json", results.parent / "figures" / "gpu_check.json")
+    figures = results.parent / "figures"
+    figures.mkdir(exist_ok=True)
+    if json.loads((folder / "gpu_check_runs.json").read_text())["skipped"]:
+        heading = "## GPU check, some stages only (`benchmarks/gpu_check.py`; the full check's section is above)"
+        section = section.replace("## GPU check (`benchmarks/gpu_check.py`)", heading)
+        write_section(results, "gpu-check-partial", section)
+        (figures / "raw").mkdir(exist_ok=True)  # not figures/*.json, which the targets table reads
+        shutil.copy(folder / "gpu_check_runs.json", figures / "raw" / "gpu_check_partial_runs.json")
+    else:
+        write_section(results, "gpu-check", section)
+        shutil.copy(folder / "figures" / "gpu_check.json", figures / "gpu_check.json")
+        (figures / "raw").mkdir(exist_ok=True)
+        shutil.copy(folder / "gpu_check_runs.json", figures / "raw" / "gpu_check_runs.json")
     write_targets(results)
     print(f"merged {folder} into {results}")

@@ -13,11 +13,13 @@ from benchmarks.gpu_report import write_figures
 from benchmarks.speed_plan import RECIPES, ROOT, airbench_spec, litlab_spec, prepare, run
 from benchmarks.speed_runs import RunRecord
 
-TIMING_VARIANTS = {  # name: litlab arguments switching one setting away from configs/cifar10_fast.yaml's
-    "shipped (bf16, channels-last, no compile)": (),
-    "float32": ("--trainer.precision", "32-true"),
-    "no channels-last": ("--data.init_args.channels_last", "false"),
-    "torch.compile": ("--model.init_args.compile", "true"),
+TIMING_VARIANTS = {  # name: (litlab arguments, callbacks left out), one setting away from configs/cifar10_fast.yaml's
+    "shipped (bf16, channels-last, no compile)": ((), ()),
+    "float32": (("--trainer.precision", "32-true"), ()),
+    "no channels-last": (("--data.init_args.channels_last", "false"), ()),
+    "torch.compile": (("--model.init_args.compile", "true"), ()),
+    "without NaNGuard": ((), ("NaNGuard",)),
+    "without the per-step callbacks": ((), ("NaNGuard", "StepSeeds", "LearningRates", "TrainSampleGrid")),
 }
 
 
@@ -39,17 +41,21 @@ def run_stages(source: Path, args: argparse.Namespace, env: dict[str, str], star
             run(litlab_spec("cnn_gpu", data, 0, logs, args.smoke, extra=on_cpu, score_every=epochs), env)
         )
 
-    def timing(name: str, switch: tuple[str, ...]) -> None:
+    def timing(name: str, switch: tuple[str, ...], without: tuple[str, ...]) -> None:
         extra = (*on_cpu, "--trainer.max_epochs", "2", *switch)
-        found["timing"][name] = run(litlab_spec("fast_gpu", data, 0, logs, args.smoke, extra=extra), env)
+        spec = litlab_spec("fast_gpu", data, 0, logs, args.smoke, extra=extra)
+        found["timing"][name] = run({**spec, "without": [*spec["without"], *without]}, env)
 
     stages = [("side by side, seed 0", partial(side_by_side, 0)), ("ResNet-9 (configs/cifar10_cnn.yaml)", cnn)]
-    stages += [(f"timing: {name}", partial(timing, name, switch)) for name, switch in TIMING_VARIANTS.items()]
+    stages += [(f"timing: {name}", partial(timing, name, *variant)) for name, variant in TIMING_VARIANTS.items()]
     more_seeds = () if args.smoke else (1, 2)  # the same code as seed 0's
     stages += [(f"side by side, seed {seed}", partial(side_by_side, seed)) for seed in more_seeds]
     longest = 0.0  # a stage is started only if one as long as the longest so far still fits the budget
     for name, stage in stages:
         elapsed = time.perf_counter() - start
+        if args.only and not any(part in name for part in args.only):
+            found["skipped"].append(name)
+            continue
         if args.budget_s is not None and elapsed + longest > args.budget_s:
             found["skipped"].append(name)
             print(f"[gpu_check] {elapsed:.0f} s: {name} might not fit the {args.budget_s:.0f} s budget; skipped")

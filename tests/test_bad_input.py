@@ -5,6 +5,7 @@ Every case runs in-process through `litlab.command.cli.main`, the function behin
 
 import errno
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -15,6 +16,9 @@ import pytest
 import torch
 
 from conftest import CONFIGS, EXPERIMENT, fails, fast_synthetic_args
+from litlab.callbacks import NaNGuard
+from litlab.command.cli import build_cli
+from litlab.command.errors import TrainingDivergedError
 
 
 def fit(logs: Path, *extra: str) -> list[str]:
@@ -96,15 +100,41 @@ def test_empty_image_folder(in_tmp: Path, capsys) -> None:
     fails(image_folder_args(in_tmp / "images"), capsys, "no images", str(in_tmp / "images" / "train"))
 
 
+EXPLODE = ["--model.init_args.scheduler", "torch.optim.lr_scheduler.ExponentialLR",
+           "--model.init_args.scheduler.init_args.gamma", "1e12"]  # fmt: skip
+
+
 def test_loss_becoming_nan_stops_with_the_step_and_keeps_the_good_checkpoint(tmp_path: Path, capsys) -> None:
     """Epoch 0 trains at lr 1e-3 and is checkpointed; ExponentialLR then raises it to 1e9, and training diverges."""
-    explode = ["--model.init_args.scheduler", "torch.optim.lr_scheduler.ExponentialLR",
-               "--model.init_args.scheduler.init_args.gamma", "1e12"]  # fmt: skip
+    explode = EXPLODE
     message = fails(fit(tmp_path, *explode), capsys, "at step", "Lower the learning rate", lines=4)
     assert "the last finite loss was" in message or "weights are no longer finite" in message
     checkpoints = tmp_path / EXPERIMENT / "version_0" / "checkpoints"
     last = torch.load(checkpoints / "last.ckpt", weights_only=True)
     assert last["epoch"] == 0 and all(torch.isfinite(t).all() for t in last["state_dict"].values())
+
+
+def diverged_at(logs: Path, check: str) -> tuple[str, dict]:
+    """The divergence message of EXPLODE's run with the NaNGuard checking `check`, and its last.ckpt."""
+    cli = build_cli(fit(logs, *EXPLODE)[1:], run=False)  # run=False: the arguments without the subcommand
+    [guard] = [c for c in cli.trainer.callbacks if isinstance(c, NaNGuard)]
+    guard.check = check
+    with pytest.raises(TrainingDivergedError) as error:
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    last = torch.load(logs / EXPERIMENT / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
+    return str(error.value), last
+
+
+def test_a_loss_read_one_step_late_names_the_same_step_and_no_bad_checkpoint(tmp_path: Path) -> None:
+    """The GPU default reads each loss a step late: the step and loss it names are the immediate check's."""
+    at_once, at_once_last = diverged_at(tmp_path / "at_once", "immediate")
+    late, late_last = diverged_at(tmp_path / "late", "one_step_late")
+    assert "stopped before that step changed the weights" in at_once and "one step later" in late
+    step = re.search(r"became (\w+) at step (\d+) \(epoch \d+\); the last finite loss was \S+ at step \d+", at_once)
+    assert step is not None, at_once
+    assert step.group(0) in late  # the same bad step, the same last finite loss
+    for last in (at_once_last, late_last):
+        assert last["epoch"] == 0 and all(torch.isfinite(t).all() for t in last["state_dict"].values())
 
 
 class FillDisk(L.Callback):

@@ -14,17 +14,20 @@ from torch.utils.tensorboard import SummaryWriter
 
 from litlab.checkpoints.io import read_checkpoint
 from litlab.command.errors import CheckpointError
+from litlab.runs.folders import is_training_run
 
 
 def fit_run_of(ckpt_path: str | Path | None) -> Path | None:
-    """`<run>/checkpoints/x.ckpt` -> `<run>` if `<run>` is a TensorBoard run."""
+    """`<run>/checkpoints/x.ckpt` -> `<run>` if `<run>` is a training run (`litlab.runs.folders` decides from its
+    config.yaml; a folder without one counts when it holds TensorBoard events)."""
     if not ckpt_path:
         return None
     ckpt = Path(ckpt_path).resolve()
     run = ckpt.parent.parent
     if ckpt.parent.name != "checkpoints":
         return None
-    return run if any(run.glob("events.out.tfevents.*")) else None
+    training = is_training_run(run)
+    return run if training or (training is None and any(run.glob("events.out.tfevents.*"))) else None
 
 
 def checkpoint_step(ckpt_path: str | Path) -> int:

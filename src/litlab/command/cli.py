@@ -44,6 +44,7 @@ from litlab.checkpoints.order import monitored_first
 from litlab.command.arguments import kept_init_args, with_run_config
 from litlab.command.config_errors import explain
 from litlab.command.errors import CheckpointError, ConfigError, DistributedJobError, LitlabError
+from litlab.command.evaluation_device import evaluate_where_possible
 from litlab.command.input_checks import (
     check_augmentation,
     check_output_folders,
@@ -52,7 +53,7 @@ from litlab.command.input_checks import (
     config_files,
 )
 from litlab.command.predict_options import add_predict_arguments, default_predictions_path, predict_on_inputs
-from litlab.command.quiet import quiet_lightning, quiet_resume
+from litlab.command.quiet import quiet_evaluation, quiet_lightning, quiet_resume
 from litlab.command.run_name import add_run_name_argument, apply_run_name
 from litlab.command.test_after_fit import summary_line, test_after_fit
 from litlab.runs.resume import finished_training, resolve_last
@@ -230,6 +231,7 @@ class LitlabCLI(LightningCLI):
             callbacks = trainer_init.get("callbacks") or []
             trainer_init["callbacks"] = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
             trainer_init["enable_checkpointing"] = False
+            quiet_evaluation()
         plugins = trainer_init.get("plugins") or []
         plugins = plugins if isinstance(plugins, list) else [plugins]
         if not any(isinstance(p, CheckpointIO) for p in plugins):
@@ -307,7 +309,7 @@ def _run(args: list[str] | None) -> None:
     for path in config_files(words):
         check_yaml_syntax(path)
     given = words
-    words = with_run_config(words)
+    words = evaluate_where_possible(with_run_config(words))
     if args is None and words is not given:
         sys.argv[1:] = words  # LightningCLI reads sys.argv; passing both would make it warn
     try:

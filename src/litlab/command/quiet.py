@@ -8,7 +8,9 @@ Dropped:
 - that the trainer "already" has a model summary: it is litlab's (`litlab.callbacks.ModelSummary`);
 - torch's FutureWarning that Lightning's own `_pytree` helper uses `LeafSpec` (Lightning's code, not the user's);
 - on `--ckpt_path last`, "Checkpoint directory ... exists and is not empty": continuing a run into its own
-  folder is the point of resuming.
+  folder is the point of resuming;
+- on validate/test/predict, "Be aware that when using `ckpt_path`, callbacks used to create the checkpoint need
+  to be provided": litlab leaves the checkpoint callbacks out of an evaluation on purpose (nothing is saved).
 """
 
 import logging
@@ -43,3 +45,8 @@ def quiet_lightning() -> None:
 def quiet_resume() -> None:
     """Resuming writes into the run's own, non-empty checkpoint folder on purpose."""
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+
+
+def quiet_evaluation() -> None:
+    """An evaluation has no checkpoint callbacks to give the checkpoint's saved states back to."""
+    warnings.filterwarnings("ignore", message=r"Be aware that when using `ckpt_path`, callbacks used to create")
