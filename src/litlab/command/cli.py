@@ -264,6 +264,7 @@ def build_cli(
     """The CLI exactly as `litlab` builds it from argv-style arguments or a parsed config; `run=False` only
     parses and instantiates (for tests and scripts). `trainer_defaults` is LightningCLI's: its callbacks are
     added to the config's without being saved in config.yaml (`litlab sweep` adds its Optuna callback)."""
+    quiet_lightning()  # also for scripts and benchmarks that build runs without the `litlab` command
     return LitlabCLI(
         LightningModule,
         LightningDataModule,
