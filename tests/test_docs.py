@@ -63,6 +63,14 @@ def test_readme_layout_lists_the_tree() -> None:
         assert folder in listed
 
 
+def test_every_shipped_config_is_documented() -> None:
+    """A config a user cannot find is a config they do not have: each is named in the README or a docs page."""
+    text = "\n".join(doc.read_text() for doc in DOCS)
+    configs = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "configs").rglob("*.yaml"))
+    missing = [config for config in configs if config not in text]
+    assert not missing, f"not named in README.md or docs/*.md: {missing}"
+
+
 @pytest.mark.parametrize(("doc", "command"), shown_commands(), ids=lambda value: value[:60])
 def test_every_shown_command_runs(doc: str, command: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
