@@ -170,3 +170,15 @@ def test_evaluation_without_config_reads_the_runs_own(earlier: Path, capsys) -> 
 def test_evaluation_without_config_and_no_run_says_what_to_give(tmp_path: Path, capsys) -> None:
     for command in ("test", "validate", "predict"):
         fails([command, "--ckpt_path", str(tmp_path / "model.ckpt")], capsys, "--config", "config.yaml")
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("fti", "fit"), ("tset", "test"), ("predcit", "predict")])
+def test_a_mistyped_subcommand_suggests_the_closest(typed: str, meant: str, capsys) -> None:
+    fails([typed, "--config", str(CONFIGS / "synthetic_mlp.yaml")], capsys, f"'{typed}'", f"`litlab {meant}`")
+
+
+def test_a_missing_checkpoint_lists_the_ones_that_are_there(earlier: Path, capsys) -> None:
+    wanted = earlier / "checkpoints" / "best.ckpt"  # a name people guess
+    present = sorted(p.name for p in (earlier / "checkpoints").glob("*.ckpt"))
+    assert present, "the earlier run has checkpoints"
+    fails(["test", "--ckpt_path", str(wanted)], capsys, "does not exist", *present)

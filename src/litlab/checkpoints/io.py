@@ -96,7 +96,7 @@ def read_checkpoint(
     """Every read of a local checkpoint file in litlab: `torch.load` it, or raise a `CheckpointError` that names
     the file and says what to do. `mmap=True` reads only the small pickled part; weights stay on disk until used."""
     if not Path(path).is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist.")
+        raise CheckpointError(f"checkpoint {path} does not exist.{_checkpoints_beside(Path(path))}")
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only, mmap=mmap)
     except Exception as error:  # torch raises many types for a truncated or foreign file; all mean "unusable"
@@ -129,3 +129,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if not is_local(path):
             return super().load_checkpoint(path, map_location, weights_only)
         return read_checkpoint(str(path).removeprefix("file://"), map_location, weights_only)
+
+
+def _checkpoints_beside(path: Path) -> str:
+    """' Checkpoints in <folder>: a.ckpt, b.ckpt.' for the folder a missing checkpoint was looked for in."""
+    found = sorted(p.name for p in path.parent.glob("*.ckpt")) if path.parent.is_dir() else []
+    if not found:
+        return ""
+    shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+    return f" Checkpoints in {path.parent}: {shown}."

@@ -25,6 +25,7 @@ UNRECOGNIZED = re.compile(r"unrecognized arguments: (.*)")
 NOT_ACCEPT_OPTION = re.compile(r"does not accept option '([^']+)'")
 CLASS_PATH_REASON = re.compile(r"Problem with given class_path '([^']+)':\n(.*)")
 NO_FILE = re.compile(r"File does not exist: (.*)")
+INVALID_SUBCOMMAND = re.compile(r"invalid choice: '([^']*)' \(choose from ([^)]*)\)")
 REQUIRED = re.compile(r"the following arguments are required: ([\w., ]+)")
 VALUE_CLASS_PATH = re.compile(r"(?:Got|Given) value: Namespace\(class_path='([\w.]+)'")
 
@@ -97,6 +98,11 @@ def explain(message: str, parser: ArgumentParser | None = None) -> str:
         return explain_unknown_key(first.removeprefix("--").split("=")[0], parser, flag=True)
     if match := NOT_ACCEPT_OPTION.search(message):
         return explain_unknown_key(match.group(1), parser, flag=False)
+    if match := INVALID_SUBCOMMAND.search(message):
+        choices = re.findall(r"'([^']+)'", match.group(2))
+        suggestion = closest(match.group(1), choices)
+        hint = f" Did you mean `litlab {suggestion}`?" if suggestion else ""
+        return f"there is no subcommand '{match.group(1)}'; litlab has {', '.join(choices)} (and sweep).{hint}"
     where = key_path(message) or "the config"
     if match := NO_FILE.search(message):
         return f"--{where}: there is no file {match.group(1)}."
