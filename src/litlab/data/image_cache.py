@@ -21,20 +21,20 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.io import ImageReadMode, decode_image, read_file
 from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
 from litlab.command.errors import LitlabError
 
 CACHE_DIR = ".litlab_cache"
+DECODER = "pillow"  # part of every cache key: a cache decoded another way is not reused
 CHUNK = 512  # files per task in the decoding pool
 PROGRESS_MIN = 2000  # show a progress bar from this many files on
 
 
 def fingerprint(files: Iterable[str], root: str | Path, *options: object) -> str:
     """A short hash of each file's path (relative to `root`), size and mtime, and of `options`."""
-    digest = hashlib.sha256(repr(options).encode())
+    digest = hashlib.sha256(repr((DECODER, *options)).encode())
     prefix = len(os.path.join(root, ""))
     for file in files:  # plain strings and os.stat: pathlib costs seconds on 60,000 files
         stat = os.stat(file)
@@ -87,12 +87,10 @@ def open_image(path: str | Path, grayscale: bool = False) -> Image.Image:
 
 
 def decode_one(path: str, grayscale: bool) -> torch.Tensor:
-    """(C, H, W) uint8: torchvision's decoder for JPEG/PNG/WebP/GIF, Pillow for the rest (BMP, TIFF, ...)."""
-    try:
-        return decode_image(read_file(path), mode=ImageReadMode.GRAY if grayscale else ImageReadMode.RGB)
-    except RuntimeError:
-        array = np.asarray(open_image(path, grayscale))
-        return torch.from_numpy(array.copy()).reshape(*array.shape[:2], -1).permute(2, 0, 1)
+    """(C, H, W) uint8 as Pillow reads it: the reader of torchvision's ImageFolder and of the exported-model
+    example (torchvision.io's decoders are deprecated since torchvision 0.29)."""
+    array = np.asarray(open_image(path, grayscale))
+    return torch.from_numpy(array.copy()).reshape(*array.shape[:2], -1).permute(2, 0, 1)
 
 
 def channel_stats(images: torch.Tensor, chunk: int = 4096) -> tuple[list[float], list[float]]:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset
-from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms import v2
 
 from litlab.command.errors import LitlabError
 from litlab.data.base import LitlabDataModule
+from litlab.data.image_cache import decode_one
 
 SPLITS = ("train", "val", "test")
 
@@ -99,14 +99,10 @@ class ImageLabelsCSVData(LitlabDataModule):
         return [{**row, "labels": row["labels"] or ""} for row in rows]
 
     def _decode(self, files: list[str]) -> torch.Tensor:
-        mode = ImageReadMode.GRAY if self.hparams.grayscale else ImageReadMode.RGB
         size = self.hparams.image_size
         images = []
         for name in files:
-            try:
-                image = decode_image(str(self.root / name), mode=mode)
-            except (RuntimeError, OSError) as error:
-                raise LitlabError(f"cannot read the image {self.root / name}: {error}") from None
+            image = decode_one(str(self.root / name), self.hparams.grayscale)  # names an unreadable file
             images.append(v2.functional.resize(image, size if size is not None else list(image.shape[1:])))
         if len({image.shape for image in images}) > 1:
             raise LitlabError("the images differ in size; give data.init_args.image_size to resize them all.")
