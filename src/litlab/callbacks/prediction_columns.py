@@ -92,7 +92,7 @@ def multilabel(
     else:
         rule = "thresholds " + ", ".join(f"{t:g}" for t in threshold)
     counts = ", ".join(f"{name} {_share(int(n), len(p))}" for name, n in zip(names, on.sum(0).tolist(), strict=True))
-    summary = f"Predicted positives per label ({rule}): {counts}; no label on {int((~on.any(1)).sum())}"
+    summary = f"Predicted positives per label ({rule}): {counts}; {int((~on.any(1)).sum())} inputs with none"
     if has_labels:
         truth = labels > 0.5
         positives = ", ".join(f"{name} {int(n)}" for name, n in zip(names, truth.sum(0).tolist(), strict=True))

@@ -90,11 +90,12 @@ class TableInputsDataModule(LitlabDataModule):
         problems = self.encoding.problems(columns)
         if problems and not self.skip_bad_inputs:
             lines = [f"  {file} row {row}: {reason}" for row, reason in sorted(problems.items())[:SHOWN_PROBLEMS]]
-            more = f"\n  ... and {len(problems) - SHOWN_PROBLEMS} more rows" if len(problems) > SHOWN_PROBLEMS else ""
+            if len(problems) > SHOWN_PROBLEMS:
+                lines.append(f"  ... and {len(problems) - SHOWN_PROBLEMS} more rows")
             raise LitlabError(
-                f"{len(problems)} rows of {file} cannot be encoded as the model's training table was (rows counted "
-                "from 0 after the header):\n" + "\n".join(lines) + more + "\nFix them, or pass --skip_bad_inputs "
-                "true to leave them out (they are listed)."
+                f"{file} has rows the model's table encoding cannot represent (rows counted from 0 after the header):\n"
+                + "\n".join(lines)
+                + "\nFix them, or pass --skip_bad_inputs true to leave such rows out (they are listed)."
             )
         for row, reason in sorted(problems.items()):
             self.skipped.append((f"{file} row {row}", f"{file} row {row}: {reason}"))
