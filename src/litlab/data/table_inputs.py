@@ -100,8 +100,8 @@ class TableInputsDataModule(LitlabDataModule):
         for row, reason in sorted(problems.items()):
             self.skipped.append((f"{file} row {row}", f"{file} row {row}: {reason}"))
         kept = [row for row in range(count) if row not in problems]
-        features = self.encoding.encode(columns, count)
-        return features[kept], self._labels(columns, count)[kept], kept
+        columns = {c: [values[row] for row in kept] for c, values in columns.items()}
+        return self.encoding.encode(columns, len(kept)), self._labels(columns, len(kept)), kept
 
     def setup(self, stage: str | None = None) -> None:
         if stage != "predict":
