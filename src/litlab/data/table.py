@@ -6,8 +6,9 @@ listed in `ignore`. A feature column is numeric when every present value parses 
 categorical ones are one-hot encoded over the training split's values (a value first seen in val/test encodes
 as all zeros). Missing values (empty, NA, NaN, null, None, ?) are counted and printed per column and split:
 a numeric one becomes the training mean plus a 1 in a `<column>_missing` indicator feature, a categorical one
-its own category; a row without a target is dropped. These statistics travel in checkpoints (`state_dict`),
-so `litlab test` of a checkpoint encodes new data exactly as training did.
+its own category; a row without a target is dropped. These statistics travel in checkpoints (`state_dict`, and the
+whole encoding in the preprocessing record), so `litlab test` of a checkpoint, and `litlab predict --inputs new.csv`
+(`litlab.data.table_inputs`), encode new data exactly as training did.
 
 Splits: `val_path` and `test_path` files, or a seeded `val_fraction` / `test_fraction` of `path`'s rows.
 The target is class indices (`num_classes`, `class_names`; for `ClassificationTask`) or float values
