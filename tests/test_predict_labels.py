@@ -2,7 +2,6 @@
 probabilities, checked against the checkpoint's weights applied here with plain tensor arithmetic; the summary
 counts what was predicted (classes for binary, positives per label for multi-label)."""
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import CONFIGS
+from conftest import CONFIGS, read_csv_rows
+from litlab.callbacks import prediction_columns
 from litlab.checkpoints.export import load_checkpoint
 from litlab.command.cli import main
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as file:
-        return list(csv.DictReader(file))
 
 
 def fit_and_predict(kind: str, logs: Path) -> tuple[Path, str]:
@@ -52,7 +47,7 @@ def probabilities_from_weights(run: Path) -> tuple[np.ndarray, np.ndarray, list[
 def test_binary_predictions_name_the_class_and_give_the_positive_probability(tmp_path: Path, capsys) -> None:
     run, path = fit_and_predict("binary", tmp_path / "logs")
     out = capsys.readouterr().out
-    rows = read_rows(Path(path))
+    rows = read_csv_rows(Path(path))
     p, targets, names = probabilities_from_weights(run)
     p = p[:, 0]
     assert names == ["negative", "positive"] and len(rows) == 96
@@ -70,7 +65,7 @@ def test_binary_predictions_name_the_class_and_give_the_positive_probability(tmp
 def test_multilabel_predictions_list_the_labels_on_and_each_probability(tmp_path: Path, capsys) -> None:
     run, path = fit_and_predict("multilabel", tmp_path / "logs")
     out = capsys.readouterr().out
-    rows = read_rows(Path(path))
+    rows = read_csv_rows(Path(path))
     p, targets, names = probabilities_from_weights(run)
     assert list(rows[0]) == ["index", "label", "predicted", *(f"probability_{n}" for n in names)]
     written = np.array([[float(r[f"probability_{n}"]) for n in names] for r in rows])
@@ -87,3 +82,12 @@ def test_multilabel_predictions_list_the_labels_on_and_each_probability(tmp_path
     assert f"Labeled positives per label: {labeled}" in out
     exact = int(((p >= 0.5) == (targets > 0.5)).all(1).sum())
     assert f"Every label right on {exact} of {len(p)} inputs" in out
+
+
+def test_a_tasks_own_threshold_decides_what_is_predicted() -> None:
+    p = torch.tensor([[0.2, 0.65], [0.75, 0.4], [0.69, 0.9]])
+    _, rows, summary = prediction_columns.binary(p[:, 0], None, ["no", "yes"], 0.7)
+    assert [r[0] for r in rows] == ["no", "yes", "no"] and "(threshold 0.7): no 2 (67%), yes 1 (33%)" in summary
+    _, rows, summary = prediction_columns.multilabel(p, None, ["cat", "dog"], [0.7, 0.5])  # one per label
+    assert [r[0] for r in rows] == ["dog", "cat", "dog"]
+    assert "(thresholds 0.7, 0.5): cat 1 (33%), dog 2 (67%)" in summary

@@ -9,17 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import CONFIGS
+from conftest import CONFIGS, fails, read_csv_rows
 from litlab.checkpoints.export import load_checkpoint
 from litlab.command.cli import main
 from litlab.data.example_table import write_example_table
 
 MISSING = {"", "na"}  # what the example table writes for a missing value
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as file:
-        return list(csv.DictReader(file))
 
 
 def write_rows(path: Path, rows: list[dict[str, str]], columns: list[str]) -> Path:
@@ -46,9 +41,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return fit(tmp, write_example_table(tmp / "plants.csv", rows=600), "--config", str(CONFIGS / "table_mlp.yaml"))
 
 
+def predict_args(run: Path, *args: str) -> list[str]:
+    return ["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
+            "--trainer.enable_progress_bar", "false", *args]  # fmt: skip
+
+
 def predict(run: Path, *args: str) -> None:
-    main(["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
-          "--trainer.enable_progress_bar", "false", *args])  # fmt: skip
+    main(predict_args(run, *args))
 
 
 def model_outputs(run: Path, rows: list[dict[str, str]]) -> tuple[np.ndarray, dict]:
@@ -88,7 +87,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def test_new_csv_rows_are_encoded_with_the_checkpoints_statistics(run: Path, tmp_path: Path, capsys) -> None:
-    source = read_rows(write_example_table(tmp_path / "source.csv", rows=30, seed=7))
+    source = read_csv_rows(write_example_table(tmp_path / "source.csv", rows=30, seed=7))
     for row in source[:10]:  # other units: re-measured statistics would differ from the saved ones
         row["rain_mm"] = str(float(row["rain_mm"]) * 3)
     columns = list(reversed(source[0]))  # another column order; plant_id is not a feature and comes along
@@ -100,7 +99,7 @@ def test_new_csv_rows_are_encoded_with_the_checkpoints_statistics(run: Path, tmp
         predict(run, "--inputs", f"[{labeled}, {unlabeled}]", "--output", str(tmp_path / "out.csv"))
     finally:
         training.with_name("away.csv").rename(training)
-    rows = read_rows(tmp_path / "out.csv")
+    rows = read_csv_rows(tmp_path / "out.csv")
     assert [(r["input"], int(r["row"])) for r in rows] == [(str(labeled), i) for i in range(20)] + [
         (str(unlabeled), i) for i in range(10)
     ]
@@ -115,9 +114,9 @@ def test_new_csv_rows_are_encoded_with_the_checkpoints_statistics(run: Path, tmp
 
 def test_the_test_split_is_named_by_file_and_row(run: Path) -> None:
     predict(run)
-    rows = read_rows(run / "predictions.csv")
+    rows = read_csv_rows(run / "predictions.csv")
     training = run.parent.parent.parent / "plants.csv"
-    table = read_rows(training)
+    table = read_csv_rows(training)
     assert len(rows) == 90 and {r["input"] for r in rows} == {str(training)}
     positions = [int(r["row"]) for r in rows]
     assert positions == sorted(set(positions))  # each row once, in file order
@@ -128,21 +127,17 @@ def test_the_test_split_is_named_by_file_and_row(run: Path) -> None:
 
 
 def test_a_missing_column_or_an_unseen_category_is_named_or_skipped(run: Path, tmp_path: Path, capsys) -> None:
-    source = read_rows(write_example_table(tmp_path / "source.csv", rows=8, seed=3))
+    source = read_csv_rows(write_example_table(tmp_path / "source.csv", rows=8, seed=3))
     no_soil = write_rows(tmp_path / "no_soil.csv", source, [c for c in source[0] if c != "soil"])
-    with pytest.raises(SystemExit) as stopped:
-        predict(run, "--inputs", str(no_soil), "--output", str(tmp_path))
-    assert stopped.value.code == 2
-    assert f"{no_soil} has no column 'soil', which the model was trained on" in capsys.readouterr().err
+    fails(predict_args(run, "--inputs", str(no_soil), "--output", str(tmp_path)), capsys,
+          f"{no_soil} has no column 'soil', which the model was trained on")  # fmt: skip
     source[2]["soil"], source[5]["height_cm"] = "peat", "tall"
     bad = write_rows(tmp_path / "bad.csv", source, list(source[0]))
-    with pytest.raises(SystemExit):
-        predict(run, "--inputs", str(bad), "--output", str(tmp_path))
-    err = capsys.readouterr().err
-    assert f"{bad} row 2: column 'soil' holds 'peat', which training never saw" in err
-    assert f"{bad} row 5: column 'height_cm' holds 'tall', which is not a number" in err
+    fails(predict_args(run, "--inputs", str(bad), "--output", str(tmp_path)), capsys,
+          f"{bad} row 2: column 'soil' holds 'peat', which training never saw",
+          f"{bad} row 5: column 'height_cm' holds 'tall', which is not a number", lines=5)  # fmt: skip
     predict(run, "--inputs", str(bad), "--output", str(tmp_path), "--skip_bad_inputs", "true")
-    assert [int(r["row"]) for r in read_rows(tmp_path / "predictions.csv")] == [0, 1, 3, 4, 6, 7]
+    assert [int(r["row"]) for r in read_csv_rows(tmp_path / "predictions.csv")] == [0, 1, 3, 4, 6, 7]
     out = capsys.readouterr().out
     assert "Skipped 2 inputs" in out and f"{bad} row 2: column 'soil'" in out and f"{bad} row 5:" in out
 
@@ -152,9 +147,9 @@ def test_regression_on_a_table_names_its_values_after_the_target_columns(tmp_pat
     run = fit(tmp_path, csv_file, "--config", str(CONFIGS / "synthetic_regression.yaml"),
               "--data", "litlab.data.TableDataModule", "--data.init_args.target", "[height_cm, sun]",
               "--data.init_args.ignore", "[plant_id]")  # fmt: skip
-    source = read_rows(write_example_table(tmp_path / "new.csv", rows=12, seed=5))
+    source = read_csv_rows(write_example_table(tmp_path / "new.csv", rows=12, seed=5))
     predict(run, "--inputs", str(tmp_path / "new.csv"), "--output", str(tmp_path / "out.csv"))
-    rows = read_rows(tmp_path / "out.csv")
+    rows = read_csv_rows(tmp_path / "out.csv")
     assert list(rows[0]) == ["index", "input", "row", "label_height_cm", "label_sun", "prediction_height_cm",
                              "prediction_sun"]  # fmt: skip
     for target in ("height_cm", "sun"):  # a missing target value leaves its label cell empty
