@@ -136,7 +136,9 @@ def test_a_missing_column_or_an_unseen_category_is_named_or_skipped(run: Path, t
     fails(predict_args(run, "--inputs", str(bad), "--output", str(tmp_path)), capsys,
           f"{bad} row 2: column 'soil' holds 'peat', which training never saw",
           f"{bad} row 5: column 'height_cm' holds 'tall', which is not a number", lines=5)  # fmt: skip
-    predict(run, "--inputs", str(bad), "--output", str(tmp_path), "--skip_bad_inputs", "true")
+    # The checkpoint alone, no --config: what a user with only the run's checkpoint types.
+    main(["predict", "--ckpt_path", str(run / "checkpoints" / "last.ckpt"), "--inputs", str(bad), "--output",
+          str(tmp_path), "--skip_bad_inputs", "true", "--trainer.enable_progress_bar", "false"])  # fmt: skip
     assert [int(r["row"]) for r in read_csv_rows(tmp_path / "predictions.csv")] == [0, 1, 3, 4, 6, 7]
     out = capsys.readouterr().out
     assert "Skipped 2 inputs" in out and f"{bad} row 2: column 'soil'" in out and f"{bad} row 5:" in out
