@@ -1,5 +1,6 @@
 """Shared test helpers: paths to the repo's configs and a fast synthetic run that writes into tmp_path."""
 
+import csv
 import hashlib
 from pathlib import Path
 
@@ -282,3 +283,9 @@ def oracle_multilabel(logits: np.ndarray, targets: np.ndarray) -> dict[str, obje
         for j in range(targets.shape[1])
     ]
     return out
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    """A CSV file (predictions.csv, a table) as {column: cell} dicts."""
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))

@@ -5,16 +5,15 @@ process keeps its share; at the end of the epoch the shares are gathered on rank
 written once, so under DDP every input appears exactly once (Lightning shards predict loaders without repeats).
 
 Columns:
-  index                   the input's position in the predicted set (dataset index; CSV row for tables)
+  index                   the input's position in the predicted set (dataset index)
   input                   the file it came from, where the data module knows (`predict_input_names`)
-  label                   the true class (classification) or target(s) (regression), where the data has them
-  predicted, probability  the most probable class and its probability
-  top2, top2_probability  ... up to `top_k`
-  prediction[_j]          regression: the predicted value of each output
+  row                     the row of that file, for tables (`predict_input_rows`; data rows counted from 0)
+  then the task's own columns (`litlab.callbacks.prediction_columns`): for classification the label where the
+  data has one, the predicted class and its probability, and the next classes up to `top_k`; for binary and
+  multi-label classification the predicted class or labels and the probabilities; for regression the values.
 """
 
 import csv
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,10 @@ import torch
 import torch.distributed
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from litlab.callbacks import prediction_columns
 from litlab.callbacks.lookup import class_names, run_folder
+from litlab.tasks.binary import BinaryClassificationTask
+from litlab.tasks.multilabel import MultilabelClassificationTask
 
 FILE_NAME = "predictions.csv"
 SHOWN_SKIPPED = 20
@@ -86,14 +88,13 @@ class PredictionWriter(BasePredictionWriter):
         labels = torch.cat([p[2] for p in parts]) if all(p[2] is not None for p in parts) else None
         indices, first = _first_of_each(indices)
         outputs, labels = outputs[first], None if labels is None else labels[first]
-        names = getattr(trainer.datamodule, "predict_input_names", None) or None
-        inputs = [names[i] for i in indices.tolist()] if names is not None else None
-        if "num_classes" in pl_module.hparams:
-            header, rows, summary = self._classification(trainer, outputs, labels)
-        else:
-            header, rows, summary = _regression(outputs, labels)
+        identity = {}
+        for column, attribute in (("input", "predict_input_names"), ("row", "predict_input_rows")):
+            if values := getattr(trainer.datamodule, attribute, None):
+                identity[column] = [values[i] for i in indices.tolist()]
+        header, rows, summary = self._columns(trainer, pl_module, outputs, labels)
         self.path = self._destination(trainer)
-        write_rows(self.path, header, rows, indices.tolist(), inputs)
+        write_rows(self.path, header, rows, indices.tolist(), identity)
         skipped = getattr(trainer.datamodule, "skipped", None) or []
         print(f"Predictions for {len(indices)} inputs written to {self.path}\n{summary}" + _skipped_lines(skipped))
 
@@ -106,33 +107,20 @@ class PredictionWriter(BasePredictionWriter):
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def _classification(
-        self, trainer: L.Trainer, probabilities: torch.Tensor, labels: torch.Tensor | None
-    ) -> tuple[list[str], list[list[object]], str]:
-        names = class_names(trainer, probabilities.shape[1])
-        k = min(self.top_k, probabilities.shape[1])
-        top_p, top_i = probabilities.topk(k, dim=1)
-        has_labels = labels is not None and bool((labels >= 0).any())
-        header = ["label"] if has_labels else []
-        header += ["predicted", "probability"]
-        header += [f"top{rank}{suffix}" for rank in range(2, k + 1) for suffix in ("", "_probability")]
-        rows = []
-        for row, (p, i) in enumerate(zip(top_p.tolist(), top_i.tolist(), strict=True)):
-            cells: list[object] = []
-            if has_labels:
-                cells.append(names[int(labels[row])] if labels[row] >= 0 else "")
-            for probability, index in zip(p, i, strict=True):
-                cells += [names[index], f"{probability:.6f}"]
-            rows.append(cells)
-        counts = Counter(names[i] for i in top_i[:, 0].tolist())
-        total = len(top_i)
-        distribution = ", ".join(f"{name} {n} ({n / total:.0%})" for name, n in counts.most_common())
-        summary = f"Predicted classes: {distribution}"
-        if has_labels:
-            known = labels >= 0
-            agree = int((top_i[known, 0] == labels[known]).sum())
-            summary += f"\nAgrees with the label on {agree} of {int(known.sum())} labeled inputs"
-        return header, rows, summary
+    def _columns(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: torch.Tensor, labels: torch.Tensor | None
+    ) -> prediction_columns.Columns:
+        """The task's own columns and summary: by the kind of task, its threshold where it has one."""
+        threshold = getattr(pl_module, "threshold", 0.5)
+        if isinstance(pl_module, BinaryClassificationTask):
+            return prediction_columns.binary(outputs, labels, class_names(trainer, 2), threshold)
+        if isinstance(pl_module, MultilabelClassificationTask):
+            names = class_names(trainer, pl_module.num_labels)
+            return prediction_columns.multilabel(outputs, labels, names, threshold)
+        if "num_classes" in pl_module.hparams:
+            names = class_names(trainer, outputs.shape[1])
+            return prediction_columns.classification(outputs, labels, names, self.top_k)
+        return prediction_columns.regression(outputs, labels, getattr(trainer.datamodule, "target_names", None))
 
 
 def _first_of_each(indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -144,31 +132,15 @@ def _first_of_each(indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return ordered[keep], order[keep]
 
 
-def _regression(outputs: torch.Tensor, targets: torch.Tensor | None) -> tuple[list[str], list[list[object]], str]:
-    outputs = outputs.reshape(len(outputs), -1)
-    width = outputs.shape[1]
-    columns = ["prediction"] if width == 1 else [f"prediction_{j}" for j in range(width)]
-    rows = [[f"{v:.6g}" for v in row] for row in outputs.tolist()]
-    if targets is not None:
-        targets = targets.reshape(len(targets), -1).float()
-        columns = (["label"] if targets.shape[1] == 1 else [f"label_{j}" for j in range(targets.shape[1])]) + columns
-        rows = [[f"{v:.6g}" for v in t] + row for t, row in zip(targets.tolist(), rows, strict=True)]
-    stats = ", ".join(
-        f"{name}: mean {col.mean():.4g}, min {col.min():.4g}, max {col.max():.4g}"
-        for name, col in zip(columns[-width:], outputs.T, strict=True)
-    )
-    return columns, rows, f"Predicted values: {stats}"
-
-
 def write_rows(
-    path: Path, header: list[str], rows: list[list[object]], indices: list[int], inputs: list[str] | None
+    path: Path, header: list[str], rows: list[list[object]], indices: list[int], identity: dict[str, list[object]]
 ) -> None:
-    """The CSV: index (and input) first, then the prediction's own columns."""
+    """The CSV: index (and the `identity` columns: input, row) first, then the prediction's own columns."""
     with path.open("w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["index", *(["input"] if inputs else []), *header])
+        writer.writerow(["index", *identity, *header])
         for position, (index, cells) in enumerate(zip(indices, rows, strict=True)):
-            writer.writerow([index, *([inputs[position]] if inputs else []), *cells])
+            writer.writerow([index, *(values[position] for values in identity.values()), *cells])
 
 
 def _skipped_lines(skipped: list[tuple[str, str]]) -> str:

@@ -21,12 +21,11 @@ from torch.utils.data import DataLoader
 from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extension
 from torchvision.transforms.v2 import functional as TF
 
-from litlab.checkpoints.io import read_checkpoint
-from litlab.command.errors import CheckpointError, LitlabError
+from litlab.command.errors import LitlabError
 from litlab.data.base import LitlabDataModule
 from litlab.data.image_base import ImageTensors
 from litlab.data.image_cache import decode_one
-from litlab.data.preprocessing import Preprocessing, from_checkpoint, require_complete
+from litlab.data.preprocessing import Preprocessing, for_new_inputs
 
 UNLABELED = -1
 
@@ -90,20 +89,12 @@ class LooseImagesDataModule(LitlabDataModule):
         super().__init__(
             batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory, persistent_workers=persistent_workers
         )
-        saved = read_checkpoint(checkpoint, mmap=True)
-        record = from_checkpoint(saved)
-        if record is None:
-            raise CheckpointError(
-                f"{checkpoint} was written before litlab recorded how its inputs were prepared, so new images cannot "
-                "be prepared the same way. Predict with the training data's config instead (no --inputs)."
-            )
-        self.record = require_complete(record, str(checkpoint))
+        record, task_sizes = for_new_inputs(checkpoint)
         if record.kind != "image":
             raise LitlabError(f"--inputs takes image files, but {checkpoint} was trained on {record.kind} data.")
-        hparams = saved.get("hyper_parameters") or {}
-        for name in ("num_classes", "num_outputs"):  # linked into the task, as a training data module's are
-            if name in hparams:
-                setattr(self, name, hparams[name])
+        self.record = record
+        for name, value in task_sizes.items():  # linked into the task, as a training data module's are
+            setattr(self, name, value)
         self.input_shape = record.input_shape
         self.class_names = record.class_names
         self.mean, self.std = record.mean, record.std

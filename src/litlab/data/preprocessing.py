@@ -11,16 +11,19 @@ Kinds:
   image     uint8 pixels, read as RGB or grayscale, resized to `image_size` when `resize` (else they must have
             that size), scaled to [0, 1], then normalized per channel: (x - mean) / std.
   features  float tensors of `input_shape`, fed as they are (synthetic data).
-A table data module would add a kind with its feature statistics and categories (see `extra`).
+  table     a table's feature columns, standardised and one-hot encoded; `extra` holds the whole encoding
+            (`litlab.data.table_encoding`), the target columns and whether they hold classes or values.
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from litlab.checkpoints.io import read_checkpoint
 from litlab.command.errors import CheckpointError
 
 STATE_KEY = "litlab_preprocessing"  # the key in a data module's state_dict, hence in the checkpoint
+TASK_SIZES = ("num_classes", "num_outputs", "num_labels")  # what a training data module links into its task
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,17 @@ def require_complete(preprocessing: Preprocessing, source: str) -> Preprocessing
             "resume for one more epoch) to write one, or set data.init_args.mean and std in the config."
         )
     return preprocessing
+
+
+def for_new_inputs(checkpoint: str) -> tuple[Preprocessing, dict[str, Any]]:
+    """For `litlab predict --inputs`: the checkpoint's complete record, and the task's sizes (`TASK_SIZES`, as the
+    task saved them) for the data module that replaces the training one to link into the task again."""
+    saved = read_checkpoint(checkpoint, mmap=True)
+    record = from_checkpoint(saved)
+    if record is None:
+        raise CheckpointError(
+            f"{checkpoint} was written before litlab recorded how its inputs were prepared, so new inputs cannot "
+            "be prepared the same way. Predict with the training data's config instead (no --inputs)."
+        )
+    hparams = saved.get("hyper_parameters") or {}
+    return require_complete(record, str(checkpoint)), {name: hparams[name] for name in TASK_SIZES if name in hparams}

@@ -6,8 +6,9 @@ listed in `ignore`. A feature column is numeric when every present value parses 
 categorical ones are one-hot encoded over the training split's values (a value first seen in val/test encodes
 as all zeros). Missing values (empty, NA, NaN, null, None, ?) are counted and printed per column and split:
 a numeric one becomes the training mean plus a 1 in a `<column>_missing` indicator feature, a categorical one
-its own category; a row without a target is dropped. These statistics travel in checkpoints (`state_dict`),
-so `litlab test` of a checkpoint encodes new data exactly as training did.
+its own category; a row without a target is dropped. These statistics travel in checkpoints (`state_dict`, and the
+whole encoding in the preprocessing record), so `litlab test` of a checkpoint, and `litlab predict --inputs new.csv`
+(`litlab.data.table_inputs`), encode new data exactly as training did.
 
 Splits: `val_path` and `test_path` files, or a seeded `val_fraction` / `test_fraction` of `path`'s rows.
 The target is class indices (`num_classes`, `class_names`; for `ClassificationTask`) or float values
@@ -18,7 +19,6 @@ forces it. Only the matching attribute exists, so the task gets exactly one of t
 
 import csv
 import inspect
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -30,10 +30,10 @@ from torch.utils.data import TensorDataset
 from litlab.command.errors import LitlabError
 from litlab.data.base import LitlabDataModule
 from litlab.data.preprocessing import Preprocessing
+from litlab.data.table_encoding import Column, TableEncoding, is_number
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 AUTO_MAX_CLASSES = 20  # target_kind auto: a column of at most this many distinct integers holds classes
-Column = list[str | None]
 
 
 def read_table(path: Path) -> dict[str, Column]:
@@ -58,16 +58,10 @@ def read_table(path: Path) -> dict[str, Column]:
             for name, vs in columns.items()}  # fmt: skip
 
 
-def _is_number(value: str) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except ValueError:
-        return False
-
-
 class TableDataModule(LitlabDataModule):
     """Exposes `input_shape` (number of encoded features), `feature_names`, `num_classes` and `class_names`
-    (classification), `num_outputs` (regression) and `missing` (the missing-value counts).
+    (classification), `num_outputs` and `target_names` (regression), `missing` (the missing-value counts) and
+    `encoding` (`litlab.data.table_encoding`). Predicting on the test split names each row's file and row.
 
     Args:
         path: the table (.csv, or .parquet with pyarrow).
@@ -97,19 +91,19 @@ class TableDataModule(LitlabDataModule):
         super().__init__(batch_size=batch_size, num_workers=num_workers)
         self.save_hyperparameters()
         self.targets = [target] if isinstance(target, str) else list(target)
-        self.splits = self._read_splits()
+        self.target_names = self.targets
+        self.splits, self.origins = self._read_splits()
         columns = list(self.splits[0])
         features = [c for c in columns if c not in self.targets and c not in ignore]
         self.numeric = [c for c in features if c not in categorical and all(
-            v is None or _is_number(v) for split in self.splits for v in split[c])]  # fmt: skip
+            v is None or is_number(v) for split in self.splits for v in split[c])]  # fmt: skip
         self.categorical = [c for c in features if c not in self.numeric]
         self.missing = {c: [sum(v is None for v in split[c]) for split in self.splits] for c in features}
         self.missing = {c: counts for c, counts in self.missing.items() if sum(counts)}
-        self.stats = self._fit(self.splits[0])
-        self.feature_names = self._feature_names()
+        self.encoding = TableEncoding.fit(self.splits[0], self.numeric, self.categorical, list(self.missing))
         self.input_shape = (len(self.feature_names),)
         values = sorted({v for split in self.splits for v in split[self.targets[0]]})
-        self.class_names = sorted(values, key=float) if all(map(_is_number, values)) else values
+        self.class_names = sorted(values, key=float) if all(map(is_number, values)) else values
         self.target_kind = self._kind(values)
         if self.target_kind == "class":
             self.num_classes = len(self.class_names)
@@ -117,8 +111,17 @@ class TableDataModule(LitlabDataModule):
             self.num_outputs = len(self.targets)
         self._report_missing()
 
-    def _read_splits(self) -> list[dict[str, Column]]:
-        """Train, val, test columns, rows without a target dropped (and reported)."""
+    @property
+    def feature_names(self) -> list[str]:
+        return self.encoding.feature_names
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return self.encoding.stats
+
+    def _read_splits(self) -> tuple[list[dict[str, Column]], list[tuple[str, list[int]]]]:
+        """Train, val, test columns, rows without a target dropped (and reported); and for each split its file
+        and the position of each kept row among that file's data rows (what predictions name a row by)."""
         main = read_table(Path(self.hparams.path))
         absent = [name for name in self.targets if name not in main]
         if absent:
@@ -126,39 +129,25 @@ class TableDataModule(LitlabDataModule):
         given = [self.hparams.val_path, self.hparams.test_path]
         if all(p is not None for p in given):
             splits = [main, *(read_table(Path(p)) for p in given)]
+            files = [str(self.hparams.path), *map(str, given)]
+            positions = [list(range(len(next(iter(split.values()), [])))) for split in splits]
         else:
             n = len(next(iter(main.values())))
             order = torch.randperm(n, generator=torch.Generator().manual_seed(self.hparams.seed)).tolist()
             n_val, n_test = round(self.hparams.val_fraction * n), round(self.hparams.test_fraction * n)
             parts = [order[n_val + n_test :], order[:n_val], order[n_val : n_val + n_test]]
-            splits = [{c: [vs[i] for i in sorted(part)] for c, vs in main.items()} for part in parts]
-        kept = []
-        for name, split in zip(("train", "val", "test"), splits, strict=True):
+            positions = [sorted(part) for part in parts]
+            splits = [{c: [vs[i] for i in rows] for c, vs in main.items()} for rows in positions]
+            files = [str(self.hparams.path)] * 3
+        kept, origins = [], []
+        for name, split, file, position in zip(("train", "val", "test"), splits, files, positions, strict=True):
             rows = [i for i in range(len(split[self.targets[0]])) if all(split[t][i] is not None for t in self.targets)]
             dropped = len(split[self.targets[0]]) - len(rows)
             if dropped:
                 rank_zero_info(f"Table: dropped {dropped} {name} rows without a target.")
             kept.append({c: [vs[i] for i in rows] for c, vs in split.items()})
-        return kept
-
-    def _fit(self, train: dict[str, Column]) -> dict[str, Any]:
-        """Training-split statistics: mean and std per numeric column, categories per categorical column."""
-        stats: dict[str, Any] = {"mean": {}, "std": {}, "categories": {}}
-        for c in self.numeric:
-            present = torch.tensor([float(v) for v in train[c] if v is not None], dtype=torch.float64)
-            stats["mean"][c] = present.mean().item() if len(present) else 0.0
-            stats["std"][c] = present.std().item() if len(present) > 1 and present.std() > 0 else 1.0
-        for c in self.categorical:
-            stats["categories"][c] = sorted({"<missing>" if v is None else v for v in train[c]})
-        return stats
-
-    def _feature_names(self) -> list[str]:
-        names = []
-        for c in self.numeric:
-            names += [c, f"{c}_missing"] if c in self.missing else [c]
-        for c in self.categorical:
-            names += [f"{c}={value}" for value in self.stats["categories"][c]]
-        return names
+            origins.append((file, [position[i] for i in rows]))
+        return kept, origins
 
     def _report_missing(self) -> None:
         if self.missing:
@@ -170,34 +159,17 @@ class TableDataModule(LitlabDataModule):
 
     def encode(self, split: dict[str, Column]) -> torch.Tensor:
         """(rows, features) float32 features of one split, with the training statistics."""
-        parts = []
-        for c in self.numeric:
-            mean, std = self.stats["mean"][c], self.stats["std"][c]
-            values = torch.tensor([mean if v is None else float(v) for v in split[c]], dtype=torch.float64)
-            parts.append(((values - mean) / std)[:, None])
-            if c in self.missing:
-                parts.append(torch.tensor([[float(v is None)] for v in split[c]], dtype=torch.float64))
-        for c in self.categorical:
-            index = {value: i for i, value in enumerate(self.stats["categories"][c])}
-            one_hot = torch.zeros(len(split[c]), len(index), dtype=torch.float64)
-            for row, v in enumerate(split[c]):
-                if (key := "<missing>" if v is None else v) in index:
-                    one_hot[row, index[key]] = 1
-            parts.append(one_hot)
-        return torch.cat(parts, dim=1).float() if parts else torch.zeros(len(split[self.targets[0]]), 0)
+        return self.encoding.encode(split, len(split[self.targets[0]]))
 
     def _targets(self, split: dict[str, Column]) -> torch.Tensor:
-        if self.target_kind == "class":
-            index = {name: i for i, name in enumerate(self.class_names)}
-            return torch.tensor([index[v] for v in split[self.targets[0]]])
-        return torch.tensor([[float(split[t][i]) for t in self.targets] for i in range(len(split[self.targets[0]]))])
+        return table_targets(split, self.targets, self.target_kind, self.class_names)
 
     def _kind(self, values: list[str]) -> Literal["class", "value"]:
         if self.hparams.target_kind != "auto":
             return self.hparams.target_kind
         if len(self.targets) > 1:
             return "value"
-        if not all(map(_is_number, values)):
+        if not all(map(is_number, values)):
             return "class"
         few_integers = all(float(v).is_integer() for v in values) and len(values) <= AUTO_MAX_CLASSES
         return "class" if few_integers else "value"
@@ -215,6 +187,8 @@ class TableDataModule(LitlabDataModule):
         self.train_set, self.val_set, self.test_set = (
             TensorDataset(self.encode(split), self._targets(split)) for split in self.splits
         )
+        file, rows = self.origins[2]  # predict is the test split (LitlabDataModule)
+        self.predict_input_names, self.predict_input_rows = [file] * len(rows), rows
 
     def train_targets(self) -> torch.Tensor:
         return self._targets(self.splits[0])
@@ -225,10 +199,11 @@ class TableDataModule(LitlabDataModule):
         return {**super().state_dict(), **encoding}
 
     def preprocessing(self) -> Preprocessing:
-        """A table's inputs are encoded (standardised, one-hot) with the training split's statistics."""
-        names = getattr(self, "class_names", None)
-        names = None if names is None else list(names)
-        return Preprocessing("table", tuple(self.input_shape), names)
+        """A table's inputs are encoded (standardised, one-hot) with the training split's statistics: the whole
+        encoding travels in `extra`, with the target columns, so new rows can be encoded without the table."""
+        names = list(self.class_names) if self.target_kind == "class" else None
+        extra = {"encoding": self.encoding.as_dict(), "targets": list(self.targets), "target_kind": self.target_kind}
+        return Preprocessing("table", tuple(self.input_shape), names, extra=extra)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if state_dict["feature_names"] != self.feature_names:
@@ -236,6 +211,16 @@ class TableDataModule(LitlabDataModule):
                 f"this checkpoint was trained on the features {state_dict['feature_names']}, the table gives "
                 f"{self.feature_names}; use a table with the training table's columns and categories."
             )
-        self.stats, self.class_names = state_dict["stats"], state_dict["class_names"]
+        self.encoding, self.class_names = self.encoding.with_stats(state_dict["stats"]), state_dict["class_names"]
         if hasattr(self, "train_set"):
             self.setup()  # encode again, with the checkpoint's statistics
+
+
+def table_targets(
+    columns: dict[str, Column], targets: list[str], kind: str, class_names: Sequence[str] | None
+) -> torch.Tensor:
+    """Class indices (kind "class", by `class_names`), or (rows, len(targets)) float values."""
+    if kind == "class":
+        index = {name: i for i, name in enumerate(class_names or ())}
+        return torch.tensor([index[v] for v in columns[targets[0]]])
+    return torch.tensor([[float(columns[t][i]) for t in targets] for i in range(len(columns[targets[0]]))])
