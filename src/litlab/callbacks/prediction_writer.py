@@ -48,6 +48,7 @@ class PredictionWriter(BasePredictionWriter):
         self.output, self.top_k = output, top_k
         self.path: Path | None = None  # where the last predictions were written
         self._parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] = []
+        self._report = ""  # the summary, printed once the progress bar is closed
 
     def on_predict_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._parts = []
@@ -96,7 +97,16 @@ class PredictionWriter(BasePredictionWriter):
         self.path = self._destination(trainer)
         write_rows(self.path, header, rows, indices.tolist(), identity)
         skipped = getattr(trainer.datamodule, "skipped", None) or []
-        print(f"Predictions for {len(indices)} inputs written to {self.path}\n{summary}" + _skipped_lines(skipped))
+        self._report = f"Predictions for {len(indices)} inputs written to {self.path}\n{summary}" + _skipped_lines(
+            skipped
+        )
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Printed here, after the progress bar's own on_predict_end has closed the bar (it comes earlier in the
+        # callback list), so that the summary does not land in the middle of the bar's line.
+        if self._report:
+            print(self._report)
+            self._report = ""
 
     def _destination(self, trainer: L.Trainer) -> Path:
         if self.output is None:
