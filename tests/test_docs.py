@@ -8,6 +8,7 @@ parsing and config stacking (`--print_config`, nothing trained: training runs ar
 commands (EXTERNAL) are only shown to the reader. A command of no known kind fails the test.
 """
 
+import functools
 import re
 import shlex
 import shutil
@@ -26,9 +27,15 @@ README_EXAMPLES = re.compile(r"<!-- readme-example: (\S+) -->")
 EXTERNAL = {"createdb", "optuna-dashboard"}  # PostgreSQL's and Optuna's tools, not litlab's: not installed here
 
 
+@functools.cache
+def help_of(command: tuple[str, ...]) -> str:
+    """`command --help`, once per command: several docs show `litlab sweep`, whose start-up is the slow part."""
+    return subprocess.run([*command, "--help"], capture_output=True, text=True, check=True).stdout
+
+
 def options_exist(command: list[str], shown: list[str]) -> None:
     """Every `--option` of the shown command is one that `command --help` lists."""
-    help_text = subprocess.run([*command, "--help"], capture_output=True, text=True, check=True).stdout
+    help_text = help_of(tuple(command))
     for option in (w.split("=")[0] for w in shown if w.startswith("--")):
         assert option in help_text, f"{' '.join(command)} has no option {option}"
 
