@@ -63,6 +63,7 @@ def test_only_linear_and_conv_weights_are_pruned() -> None:
     assert {name for _, name in callback._parameters_to_prune} == {"weight"}
 
 
+@pytest.mark.slow  # trains the pruned config; CI runs it (.ci/run)
 def test_pruned_checkpoint_holds_plain_weights_at_the_target_sparsity(pruned_run: Path) -> None:
     state = torch.load(pruned_run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     assert not [key for key in state if key.endswith(("_orig", "_mask"))]
@@ -77,6 +78,7 @@ def test_pruned_checkpoint_holds_plain_weights_at_the_target_sparsity(pruned_run
     assert logged[0] > 0 and logged[-1] == pytest.approx(zeros / total)
 
 
+@pytest.mark.slow  # trains the pruned config; CI runs it (.ci/run)
 def test_pruning_report_measures_what_the_checkpoints_hold(pruned_run: Path, dense_ckpt: Path) -> None:
     pruned_ckpt = pruned_run / "checkpoints" / "last.ckpt"
     report = pruning_report(dense_ckpt, pruned_ckpt, one_shot=0.5)

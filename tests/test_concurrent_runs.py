@@ -41,6 +41,7 @@ def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
 
 
+@pytest.mark.slow  # processes decoding one folder at once; CI runs it (.ci/run)
 def test_processes_building_one_image_cache_at_once_leave_one_valid_cache(tmp_path: Path) -> None:
     start = tmp_path / "go"
     builders = [

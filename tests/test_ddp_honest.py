@@ -51,6 +51,7 @@ def read_test_report(run: Path) -> tuple[dict[str, float], int]:
     return metrics, sum(int(v) for row in rows for v in row[1:])
 
 
+@pytest.mark.slow  # two processes fit, test and validate; CI runs it (.ci/run)
 def test_two_processes_score_each_test_sample_once_and_agree_with_one(checkpoint: Path, tmp_path: Path) -> None:
     run = checkpoint.parent.parent  # both tests log into the run that wrote the checkpoint
     fit_config = (run / "config.yaml").read_bytes()

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from conftest import CONFIGS
@@ -49,6 +50,7 @@ def test_regression_targets_depend_on_inputs() -> None:
     assert torch.allclose((y - clean).std(), torch.tensor(0.1), atol=0.01)
 
 
+@pytest.mark.slow  # trains a shipped config in full; CI runs it (.ci/run)
 def test_demo_config_learns_well_above_chance(in_tmp: Path) -> None:
     """`make demo` as shipped: the MLP reaches at least 75% validation accuracy on 10 classes (chance: 10%)."""
     cli = build_cli(["fit", "--config", str(CONFIGS / "synthetic_mlp.yaml"), "--trainer.enable_progress_bar", "false"])
@@ -60,6 +62,7 @@ def test_demo_config_learns_well_above_chance(in_tmp: Path) -> None:
     assert list(run_dir.glob("events.out.tfevents.*"))
 
 
+@pytest.mark.slow  # trains a shipped config in full; CI runs it (.ci/run)
 def test_regression_config_fits(in_tmp: Path) -> None:
     cli = build_cli(
         ["fit", "--config", str(CONFIGS / "synthetic_regression.yaml"), "--trainer.enable_progress_bar", "false"]
