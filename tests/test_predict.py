@@ -141,7 +141,7 @@ def test_exported_model_example_classifies_as_litlab_predict_does(run: Path, tmp
     pytest.importorskip("onnxscript")
     model_path, _ = export(run / "checkpoints" / "last.ckpt", "onnx", tmp_path)
     files = sorted(str(p) for p in (run.parent.parent.parent / "images" / "test").rglob("*.png"))
-    predict(run, "--inputs", f"[{', '.join(files)}]", "--output", str(tmp_path))
+    predict(run, "--inputs", *files, "--output", str(tmp_path))  # as a shell glob gives them
     rows = read_rows(tmp_path / "predictions.csv")
     script = REPO / "scripts" / "classify_images.py"
     result = subprocess.run([sys.executable, str(script), str(model_path), *files], capture_output=True, text=True)

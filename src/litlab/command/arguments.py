@@ -2,6 +2,7 @@
 
 - `litlab test|validate|predict --ckpt_path <run>/checkpoints/x.ckpt` without `--config` takes the run's own
   `config.yaml`, the one `litlab fit` saved beside the checkpoint.
+- `litlab predict --inputs a.png b.png` (a shell glob) becomes one list value.
 - A class swapped on the command line (`--model.init_args.optimizer torch.optim.Adam`) keeps the init_args of the
   config's class that the new one also accepts (jsonargparse's rule): litlab says which ones, so SGD's
   weight_decay does not silently ride along into Adam.
@@ -9,6 +10,7 @@
 
 import importlib
 import inspect
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,20 @@ def with_run_config(words: list[str]) -> list[str]:
         f"(litlab fit saves it there), or one of configs/*.yaml. {ckpt} is not in a run's checkpoints/ folder "
         "with a config.yaml beside it."
     )
+
+
+def gathered_inputs(words: list[str]) -> list[str]:
+    """`litlab predict --inputs a.png b.png` (what a shell glob such as `photos/*.png` expands to) as the one
+    list value jsonargparse takes for an option: `--inputs '["a.png", "b.png"]'`."""
+    if not words or words[0] != "predict" or "--inputs" not in words:
+        return words
+    start = words.index("--inputs") + 1
+    end = start
+    while end < len(words) and not words[end].startswith("--"):
+        end += 1
+    if end - start <= 1:
+        return words
+    return [*words[:start], json.dumps(words[start:end]), *words[end:]]
 
 
 def _defaults(class_path: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from litlab.callbacks.prediction_writer import PredictionWriter
 from litlab.checkpoints.io import AtomicCheckpointIO
 from litlab.checkpoints.match import check_config_matches_data, check_same_model_class, check_weights_fit
 from litlab.checkpoints.order import monitored_first
-from litlab.command.arguments import kept_init_args, with_run_config
+from litlab.command.arguments import gathered_inputs, kept_init_args, with_run_config
 from litlab.command.config_errors import explain
 from litlab.command.errors import CheckpointError, ConfigError, DistributedJobError, LitlabError
 from litlab.command.evaluation_device import evaluate_where_possible
@@ -310,7 +310,7 @@ def _run(args: list[str] | None) -> None:
     for path in config_files(words):
         check_yaml_syntax(path)
     given = words
-    words = evaluate_where_possible(with_run_config(words))
+    words = evaluate_where_possible(with_run_config(gathered_inputs(words)))
     if args is None and words is not given:
         sys.argv[1:] = words  # LightningCLI reads sys.argv; passing both would make it warn
     try:
