@@ -182,7 +182,8 @@ def test_a_cut_epoch_end_as_the_only_checkpoint_starts_over_exactly(
     [cut] = (run / "checkpoints").iterdir()
     assert stops_before_epoch_end(torch.load(cut, weights_only=True)), cut.name
 
-    resumed = build_cli(["fit", *run_args(config, tmp_path, wide=True), "--ckpt_path", "last"])
+    with pytest.warns(UserWarning, match="no checkpoint to continue from; training it again from the start"):
+        resumed = build_cli(["fit", *run_args(config, tmp_path, wide=True), "--ckpt_path", "last"])
     assert resumed.trainer.ckpt_path is None
     assert_resumed_exactly(outcome(resumed), reference, run)
 

@@ -181,8 +181,9 @@ class LitlabCLI(LightningCLI):
         init_args.version = found.version
         if found.checkpoint is None:
             rank_zero_warn(
-                f"--ckpt_path last: {found.run} has no readable checkpoint; training it again from the start."
+                f"--ckpt_path last: {found.run} has no checkpoint to continue from; training it again from the start."
             )
+            quiet_resume()  # its checkpoint folder exists and may hold files that were passed over
             return
         check_same_model_class(found.checkpoint, config.model)
         trainer = config.trainer
