@@ -7,8 +7,9 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from conftest import write_image_folder
-from litlab.data import BatchAugment, ImageFolderDataModule
+from conftest import CONFIGS, write_image_folder
+from litlab.command.cli import resolved_config
+from litlab.data import BatchAugment, CIFAR10DataModule, ImageFolderDataModule
 
 
 @pytest.mark.parametrize(("side", "padding"), [(32, 4), (8, 1), (28, 3), (96, 12), (7, 0)])
@@ -62,3 +63,21 @@ def test_the_generated_digit_folder_is_grayscale_8x8_and_deterministic(tmp_path:
     assert data.input_shape == (1, 8, 8) and data.class_names == [str(d) for d in range(10)]
     for path in first.rglob("*.png"):
         assert path.read_bytes() == (second / path.relative_to(first)).read_bytes()
+
+
+def test_an_image_folder_is_not_mirrored_unless_asked_and_cifar_is(tmp_path: Path) -> None:
+    root = write_image_folder(tmp_path / "f", {"train": 2}, size=16)
+    folder = ImageFolderDataModule(root, loader="torchvision", mean=(0.5,) * 3, std=(0.25,) * 3)
+    assert not any(isinstance(s, v2.RandomHorizontalFlip) for s in folder.transforms(train=True).transforms)
+    plan = folder.augmentation.plan(1000, (16, 16), torch.Generator().manual_seed(0), seed=0, epoch=0)
+    assert not plan.flips.any()
+    asked = ImageFolderDataModule(root, loader="torchvision", mean=(0.5,) * 3, std=(0.25,) * 3,
+                                  augmentation=BatchAugment(flip="random"))  # fmt: skip
+    assert any(isinstance(s, v2.RandomHorizontalFlip) for s in asked.transforms(train=True).transforms)
+    assert CIFAR10DataModule(tmp_path / "cifar", download=False).augmentation.flip == "random"
+
+
+@pytest.mark.parametrize("config", ["cifar10_cnn", "cifar10_simple_cnn", "cifar10_jpg_cnn", "cifar10_fast_cpu"])
+def test_the_cifar_configs_turn_flips_on_themselves(config: str) -> None:
+    resolved = resolved_config(["fit", "--config", str(CONFIGS / f"{config}.yaml")])
+    assert resolved["data"]["init_args"]["augmentation"]["flip"] in ("random", "alternate")

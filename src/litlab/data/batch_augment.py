@@ -34,9 +34,11 @@ class BatchAugment:
             (a 4-pixel shift would move an 8-pixel digit half out of its frame).
         padding_mode: fill the border with zeros (black, as torchvision's `RandomCrop(padding=...)`) or with
             the mirrored image ("reflect", as airbench).
-        flip: "random" mirrors each image with probability 1/2 every epoch; "alternate" mirrors a random
-            half in even epochs and exactly the other half in odd ones (airbench's alternating flip, so every
-            image is seen both ways within two epochs); "none" never mirrors.
+        flip: "none" (the default) never mirrors; "random" mirrors each image with probability 1/2 every
+            epoch; "alternate" mirrors a random half in even epochs and exactly the other half in odd ones
+            (airbench's alternating flip, so every image is seen both ways within two epochs). Off by default
+            because a mirror image is often another class or none (digits, letters, text, arrows); turn it on
+            for photos whose classes look the same mirrored (CIFAR-10's configs and data module do).
         cutout: side of a square set to 0 after normalization (i.e. to the mean), centred at a random pixel
             and clipped at the border (DeVries & Taylor, 2017). 0 turns it off.
         epoch_sizes: progressive resizing: in epoch e, training batches are scaled (bilinear, antialiased) to
@@ -48,7 +50,7 @@ class BatchAugment:
 
     crop_padding: int | None = None
     padding_mode: Literal["zeros", "reflect"] = "zeros"
-    flip: Literal["random", "alternate", "none"] = "random"
+    flip: Literal["random", "alternate", "none"] = "none"
     cutout: int = 0
     epoch_sizes: tuple[int, ...] = ()
 
