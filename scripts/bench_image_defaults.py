@@ -19,10 +19,11 @@ from benchmarks.glyph_digits import write_glyph_digits
 
 from litlab.command.cli import build_cli
 
-DEFAULTS = "defaults: crop 1/8 of the side (1 px), no flip"
+DEFAULTS = "defaults: crop 1/16 of the side, no flip"
 VARIANTS = {  # None: the data module's own default; a dict replaces it whole
     DEFAULTS: None,
     "no crop, no flip": {"crop_padding": 0, "flip": "none"},
+    "crop 1 px, no flip": {"crop_padding": 1, "flip": "none"},
     "crop 2 px, no flip": {"crop_padding": 2, "flip": "none"},
     "crop 1 px, random flip (the former default)": {"crop_padding": 1, "flip": "random"},
     "CIFAR's 4-pixel crop, random flip": {"crop_padding": 4, "flip": "random"},
@@ -45,10 +46,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--side", type=int, default=8, help="image side in pixels (glyphs drawn at 16, resized)")
     parser.add_argument("--only", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), help="variants to run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = write_glyph_digits(Path(tmp) / "digits", {"train": 300, "test": 100})
+        folder = write_glyph_digits(Path(tmp) / "digits", {"train": 300, "test": 100}, side=args.side)
         print("| augmentation | test accuracy, mean over seeds | per seed |\n| :-- | --: | :-- |")
         means = {}
         for name in args.only:
