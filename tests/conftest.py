@@ -2,7 +2,12 @@
 
 import csv
 import hashlib
+import json
+import socket
+import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -289,3 +294,31 @@ def read_csv_rows(path: Path) -> list[dict[str, str]]:
     """A CSV file (predictions.csv, a table) as {column: cell} dicts."""
     with path.open(newline="") as file:
         return list(csv.DictReader(file))
+
+
+# A local server (tensorboard) a test starts and talks to over HTTP.
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(url: str, method: str = "GET", body: Any = None, timeout: float = 60) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def wait_until(check: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.5)

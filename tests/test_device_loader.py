@@ -65,7 +65,7 @@ def epoch(loader: DeviceLoader, number: int = 0) -> list[tuple[torch.Tensor, tor
 @pytest.mark.parametrize("mode", ["zeros", "reflect"])
 def test_crop_and_flip_match_the_textbook_per_image_result(mode: str) -> None:
     images, labels = coded_images(120)
-    augment = BatchAugment(crop_padding=PAD, padding_mode=mode)
+    augment = BatchAugment(crop_padding=PAD, padding_mode=mode, flip="random")
     loader = DeviceLoader(images, labels, 32, **IDENTITY, train=True, augment=augment, seed=3)
     for x, y in epoch(loader, 2):
         seen = decode(x)
@@ -77,7 +77,9 @@ def test_crop_and_flip_match_the_textbook_per_image_result(mode: str) -> None:
 
 def test_offsets_cover_the_whole_range_and_flips_are_about_half() -> None:
     images, labels = coded_images(250)
-    loader = DeviceLoader(images, labels, 50, **IDENTITY, train=True, augment=BatchAugment(crop_padding=PAD), seed=0)
+    loader = DeviceLoader(
+        images, labels, 50, **IDENTITY, train=True, augment=BatchAugment(crop_padding=PAD, flip="random"), seed=0
+    )
     seen = [decode(x) for number in range(4) for x, _ in epoch(loader, number)]
     dy, dx = torch.cat([s["dy"] for s in seen]), torch.cat([s["dx"] for s in seen])
     flipped = torch.cat([s["flipped"] for s in seen]).float()
@@ -90,7 +92,7 @@ def test_offsets_cover_the_whole_range_and_flips_are_about_half() -> None:
 
 def test_each_training_epoch_is_a_seeded_permutation() -> None:
     images, labels = coded_images(100)
-    loader = DeviceLoader(images, labels, 16, **IDENTITY, train=True, augment=BatchAugment(), seed=5)
+    loader = DeviceLoader(images, labels, 16, **IDENTITY, train=True, augment=BatchAugment(flip="random"), seed=5)
     orders = []
     for number in (0, 1, 0):
         batches = epoch(loader, number)
@@ -99,7 +101,7 @@ def test_each_training_epoch_is_a_seeded_permutation() -> None:
         assert sorted(order.tolist()) == list(range(100)), "every sample exactly once per epoch"
         orders.append(order)
     assert not torch.equal(orders[0], orders[1]) and torch.equal(orders[0], orders[2])
-    again = DeviceLoader(images, labels, 16, **IDENTITY, train=True, augment=BatchAugment(), seed=5)
+    again = DeviceLoader(images, labels, 16, **IDENTITY, train=True, augment=BatchAugment(flip="random"), seed=5)
     assert all(torch.equal(a[0], b[0]) for a, b in zip(epoch(again, 1), epoch(loader, 1), strict=True))
 
 
@@ -113,12 +115,12 @@ def test_drop_last_drops_only_the_incomplete_batch() -> None:
 def test_ranks_get_disjoint_equal_training_shards(count: int, world_size: int) -> None:
     images, labels = coded_images(count)
     single = {}
-    whole = DeviceLoader(images, labels, 8, **IDENTITY, train=True, augment=BatchAugment(), seed=1)
+    whole = DeviceLoader(images, labels, 8, **IDENTITY, train=True, augment=BatchAugment(flip="random"), seed=1)
     for x, _ in epoch(whole, 3):
         single.update({i: image for i, image in zip(decode(x)["index"].tolist(), x, strict=True)})
     shards = []
     for rank in range(world_size):
-        loader = DeviceLoader(images, labels, 8, **IDENTITY, train=True, augment=BatchAugment(), seed=1,
+        loader = DeviceLoader(images, labels, 8, **IDENTITY, train=True, augment=BatchAugment(flip="random"), seed=1,
                               rank=rank, world_size=world_size)  # fmt: skip
         batches = epoch(loader, 3)
         assert len(batches) == len(loader)

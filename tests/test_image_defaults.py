@@ -1,4 +1,4 @@
-"""Image defaults that fit the images: crop translation 1/8 of the side, one channel for a grayscale folder."""
+"""Image defaults that fit the images: crop translation 1/16 of the side, one channel for a grayscale folder."""
 
 from pathlib import Path
 
@@ -7,12 +7,13 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from conftest import write_image_folder
-from litlab.data import BatchAugment, ImageFolderDataModule
+from conftest import CONFIGS, write_image_folder
+from litlab.command.cli import resolved_config
+from litlab.data import BatchAugment, CIFAR10DataModule, ImageFolderDataModule
 
 
-@pytest.mark.parametrize(("side", "padding"), [(32, 4), (8, 1), (28, 3), (96, 12), (7, 0)])
-def test_crop_padding_defaults_to_an_eighth_of_the_shorter_side(side: int, padding: int) -> None:
+@pytest.mark.parametrize(("side", "padding"), [(32, 2), (8, 0), (16, 1), (28, 1), (96, 6), (7, 0)])
+def test_crop_padding_defaults_to_a_sixteenth_of_the_shorter_side(side: int, padding: int) -> None:
     augment = BatchAugment()
     assert augment.padding_for((side, side + 10)) == padding
     offsets = augment.plan(4000, (side, side + 10), torch.Generator().manual_seed(0), seed=0, epoch=0).offsets
@@ -47,7 +48,7 @@ def test_a_grayscale_folder_gets_one_channel_and_a_colour_image_makes_it_rgb(tmp
 
 
 def test_the_torchvision_path_crops_by_the_same_default(tmp_path: Path) -> None:
-    root = write_image_folder(tmp_path / "f", {"train": 2}, size=16)
+    root = write_image_folder(tmp_path / "f", {"train": 2}, size=32)
     data = ImageFolderDataModule(root, loader="torchvision", mean=(0.5,) * 3, std=(0.25,) * 3)
     (crop,) = [step for step in data.transforms(train=True).transforms if isinstance(step, v2.RandomCrop)]
     assert crop.padding == [2, 2, 2, 2]
@@ -62,3 +63,22 @@ def test_the_generated_digit_folder_is_grayscale_8x8_and_deterministic(tmp_path:
     assert data.input_shape == (1, 8, 8) and data.class_names == [str(d) for d in range(10)]
     for path in first.rglob("*.png"):
         assert path.read_bytes() == (second / path.relative_to(first)).read_bytes()
+
+
+def test_an_image_folder_is_not_mirrored_unless_asked_and_cifar_is(tmp_path: Path) -> None:
+    root = write_image_folder(tmp_path / "f", {"train": 2}, size=16)
+    folder = ImageFolderDataModule(root, loader="torchvision", mean=(0.5,) * 3, std=(0.25,) * 3)
+    assert not any(isinstance(s, v2.RandomHorizontalFlip) for s in folder.transforms(train=True).transforms)
+    plan = folder.augmentation.plan(1000, (16, 16), torch.Generator().manual_seed(0), seed=0, epoch=0)
+    assert not plan.flips.any()
+    asked = ImageFolderDataModule(root, loader="torchvision", mean=(0.5,) * 3, std=(0.25,) * 3,
+                                  augmentation=BatchAugment(flip="random"))  # fmt: skip
+    assert any(isinstance(s, v2.RandomHorizontalFlip) for s in asked.transforms(train=True).transforms)
+    assert CIFAR10DataModule(tmp_path / "cifar", download=False).augmentation == BatchAugment(4, flip="random")
+
+
+@pytest.mark.parametrize("config", ["cifar10_cnn", "cifar10_simple_cnn", "cifar10_jpg_cnn", "cifar10_fast_cpu"])
+def test_the_cifar_configs_turn_flips_on_themselves(config: str) -> None:
+    resolved = resolved_config(["fit", "--config", str(CONFIGS / f"{config}.yaml")])
+    augmentation = resolved["data"]["init_args"]["augmentation"]
+    assert augmentation["flip"] in ("random", "alternate") and augmentation["crop_padding"] in (2, 4)

@@ -135,7 +135,9 @@ def test_jpg_config_trains_through_the_cli(tmp_path: Path, in_tmp: Path) -> None
     run = in_tmp / "logs" / "cifar10_jpg_cnn" / "version_0"
     assert "root: " + str(root) in (run / "config.yaml").read_text()
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
-    assert BatchAugment(**checkpoint["datamodule_hyper_parameters"]["augmentation"]) == BatchAugment(flip="alternate")
+    assert BatchAugment(**checkpoint["datamodule_hyper_parameters"]["augmentation"]) == BatchAugment(
+        4, flip="alternate"
+    )
 
 
 def cifar10_jpg(tmp_path: Path) -> Path:

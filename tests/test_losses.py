@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 
 from conftest import CONFIGS, fast_synthetic_args, oracle_classification, oracle_regression
 from litlab.command.cli import main
@@ -162,3 +163,44 @@ def test_training_targets_are_read_from_each_kind_of_dataset() -> None:
     assert _dataset_targets(TensorDataset(images, labels)).tolist() == labels.tolist()
     assert _dataset_targets(ImageTensors(images, labels, [0.5], [0.5])).tolist() == labels.tolist()
     assert _dataset_targets(Subset(TensorDataset(images, labels), [4, 0])).tolist() == [0, 2]
+
+
+def test_a_torch_loss_takes_its_weight_as_a_yaml_list(tmp_path: Path, capsys) -> None:
+    """`loss.init_args.weight: [...]` reaches CrossEntropyLoss as a Tensor: the weighted objective by numpy, and
+    the run's config.yaml keeps the list."""
+    logits, labels = chosen_logits(seed=2)
+    data = save_logits(tmp_path / "logits.pt", logits, labels)
+    weight = [0.5, 1.0, 3.0, 2.0]
+    main(["test", *logits_run(tmp_path, data, "--model.init_args.loss", "torch.nn.CrossEntropyLoss",
+                               "--model.init_args.loss.init_args.weight", json.dumps(weight))])  # fmt: skip
+    printed = printed_metrics(capsys.readouterr().out)
+    expected = focal_numpy(logits.numpy(), labels.numpy(), 0.0, np.array(weight))  # gamma 0: weighted cross-entropy
+    assert printed["test/objective"] == pytest.approx(expected, **TOLERANCE)
+    (run,) = (tmp_path / "logs" / "synthetic_mlp").iterdir()
+    saved = yaml.safe_load((run / "config.yaml").read_text())["model"]["init_args"]["loss"]["init_args"]
+    assert saved["weight"] == weight
+
+
+@pytest.mark.parametrize(
+    ("config", "loss", "key", "value", "message"),
+    [
+        ("synthetic_mlp", "torch.nn.CrossEntropyLoss", "weight", "[1, 2]",
+         "loss.init_args.weight of CrossEntropyLoss has 2 values, but the data has 10 classes (num_classes); give 10"),
+        ("synthetic_mlp", "torch.nn.NLLLoss", "weight", "[1, two]",
+         "model.init_args.loss.init_args.weight: expected a number or a list of numbers"),
+        ("synthetic_mlp", "litlab.tasks.losses.FocalLoss", "gamma", "[1, 2]", "model.init_args.loss.init_args.gamma"),
+        ("synthetic_multilabel", "torch.nn.BCEWithLogitsLoss", "pos_weight", "[1, 2]",
+         "loss.init_args.pos_weight of BCEWithLogitsLoss has 2 values, but the data has 5 labels (num_labels)"),
+    ],
+)  # fmt: skip
+def test_a_bad_loss_weight_is_one_line_naming_the_count_or_type(
+    tmp_path: Path, capsys, config: str, loss: str, key: str, value: str, message: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["fit", "--config", str(CONFIGS / f"{config}.yaml"), "--trainer.logger.init_args.save_dir",
+              str(tmp_path / "logs"), "--model.init_args.loss", loss, f"--model.init_args.loss.init_args.{key}",
+              value])  # fmt: skip
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("litlab: error:")]
+    assert message in line

@@ -55,7 +55,9 @@ from litlab.command.input_checks import (
 from litlab.command.predict_options import add_predict_arguments, default_predictions_path, predict_on_inputs
 from litlab.command.quiet import quiet_evaluation, quiet_lightning, quiet_resume
 from litlab.command.run_name import add_run_name_argument, apply_run_name
+from litlab.command.tensor_values import register_tensor_type
 from litlab.command.test_after_fit import summary_line, test_after_fit
+from litlab.command.torchvision_class_path import rewrite_torchvision_backbone
 from litlab.runs.resume import finished_training, resolve_last
 from litlab.runtime.allocator import keep_freed_memory
 from litlab.runtime.cpu_precision import warn_if_bf16_is_emulated
@@ -63,6 +65,7 @@ from litlab.runtime.cpu_precision import warn_if_bf16_is_emulated
 # The shared trainer, logger, checkpoints, safety nets and dashboards, loaded before any --config (see the file).
 DEFAULTS = Path(__file__).with_name("defaults.yaml")
 LIGHTNING_CKPT_NAMES = ("best", "hpc", "registry")  # left to Lightning
+register_tensor_type()  # `weight: [1, 3]` for a loss's Tensor argument
 
 
 class SaveRunConfig(SaveConfigCallback):
@@ -119,6 +122,7 @@ class LitlabCLI(LightningCLI):
             return
         config = self.config[subcommand]
         apply_run_name(config)
+        rewrite_torchvision_backbone(config)
         check_ranges(config)
         check_output_folders(config)
         words = sys.argv[1:] if args is None else [str(a) for a in args]

@@ -27,6 +27,7 @@ CLASS_PATH_REASON = re.compile(r"Problem with given class_path '([^']+)':\n(.*)"
 NO_FILE = re.compile(r"File does not exist: (.*)")
 INVALID_SUBCOMMAND = re.compile(r"invalid choice: '([^']*)' \(choose from ([^)]*)\)")
 REQUIRED = re.compile(r"the following arguments are required: ([\w., ]+)")
+NOT_OF_TYPE = re.compile(r"Not of type \w+: (.*)")
 VALUE_CLASS_PATH = re.compile(r"(?:Got|Given) value: Namespace\(class_path='([\w.]+)'")
 
 
@@ -138,6 +139,8 @@ def explain(message: str, parser: ArgumentParser | None = None) -> str:
             f"the folder that holds {module.split('.')[0]}.py, or add that folder to PYTHONPATH."
         )
         return f"{where}: unknown class_path: there is no module {module}. {hint}"
+    if match := NOT_OF_TYPE.search(message):  # a registered type's own reason (litlab.command.tensor_values)
+        return f"{where}: {match.group(1).strip()}."
     if expected := [t for t in EXPECTED.findall(message) if t != "NoneType"]:
         given = GIVEN.findall(message)
         value = given[0].strip() if given else "?"

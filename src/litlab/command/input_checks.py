@@ -165,6 +165,6 @@ def check_augmentation(datamodule: object) -> None:
     if 2 * padding >= side:
         raise ConfigError(
             f"data augmentation.crop_padding is {padding} px on {shape[-2]}x{shape[-1]} images: a shift of half the "
-            f"image or more. Use at most {max(0, (side - 1) // 2)} (about 1/8 of the side is usual), or 0 to turn the "
-            "shift off: --data.init_args.augmentation.crop_padding <pixels>."
+            f"image or more. Use at most {max(0, (side - 1) // 2)} (1/16 to 1/8 of the side is usual), or 0 to turn "
+            "the shift off: --data.init_args.augmentation.crop_padding <pixels>."
         )

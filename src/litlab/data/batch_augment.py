@@ -30,13 +30,17 @@ class BatchAugment:
     Args:
         crop_padding: pad each side by this many pixels, then crop back to the original size at a
             random offset, i.e. translate by up to `crop_padding` pixels in each direction. 0 turns it off.
-            Default (null): 1/8 of the shorter side, so 32-pixel images keep CIFAR's 4 and 8-pixel ones get 1
-            (a 4-pixel shift would move an 8-pixel digit half out of its frame).
+            Default (null): 1/16 of the shorter side: 8-pixel images are not shifted, 16-pixel ones by 1, 32-pixel
+            ones by 2 (airbench's CIFAR-10 shift; the classic CIFAR recipe's 4 is set by CIFAR-10's data module and
+            configs). Mild on purpose: a default cannot know how much shifting the images bear, and on 8x8 digits
+            even a 1-pixel shift costs points (benchmarks/RESULTS.md, "Image defaults").
         padding_mode: fill the border with zeros (black, as torchvision's `RandomCrop(padding=...)`) or with
             the mirrored image ("reflect", as airbench).
-        flip: "random" mirrors each image with probability 1/2 every epoch; "alternate" mirrors a random
-            half in even epochs and exactly the other half in odd ones (airbench's alternating flip, so every
-            image is seen both ways within two epochs); "none" never mirrors.
+        flip: "none" (the default) never mirrors; "random" mirrors each image with probability 1/2 every
+            epoch; "alternate" mirrors a random half in even epochs and exactly the other half in odd ones
+            (airbench's alternating flip, so every image is seen both ways within two epochs). Off by default
+            because a mirror image is often another class or none (digits, letters, text, arrows); turn it on
+            for photos whose classes look the same mirrored (CIFAR-10's configs and data module do).
         cutout: side of a square set to 0 after normalization (i.e. to the mean), centred at a random pixel
             and clipped at the border (DeVries & Taylor, 2017). 0 turns it off.
         epoch_sizes: progressive resizing: in epoch e, training batches are scaled (bilinear, antialiased) to
@@ -48,7 +52,7 @@ class BatchAugment:
 
     crop_padding: int | None = None
     padding_mode: Literal["zeros", "reflect"] = "zeros"
-    flip: Literal["random", "alternate", "none"] = "random"
+    flip: Literal["random", "alternate", "none"] = "none"
     cutout: int = 0
     epoch_sizes: tuple[int, ...] = ()
 
@@ -58,8 +62,8 @@ class BatchAugment:
             raise ValueError(f"epoch_sizes must be positive image sides, got {list(self.epoch_sizes)}")
 
     def padding_for(self, image_size: tuple[int, int]) -> int:
-        """The crop padding for images of this (height, width): `crop_padding`, or 1/8 of the shorter side."""
-        return self.crop_padding if self.crop_padding is not None else min(image_size) // 8
+        """The crop padding for images of this (height, width): `crop_padding`, or 1/16 of the shorter side."""
+        return self.crop_padding if self.crop_padding is not None else min(image_size) // 16
 
     def plan(
         self, num_samples: int, image_size: tuple[int, int], generator: torch.Generator, seed: int, epoch: int

@@ -54,7 +54,8 @@ class CIFAR10DataModule(ImageDataModule):
         download: fetch the dataset in `prepare_data` if it is missing.
         loader: "memory" (device-resident batches) or "torchvision" (PIL transforms + DataLoader workers).
         augmentation: the memory path's augmentation (e.g. reflect padding, alternating flip, cutout,
-            progressive resizing); the default matches the torchvision path's. The torchvision path ignores it.
+            progressive resizing). Default (null): 4-pixel crop and random flip, as the torchvision path, which
+            ignores this argument. One given replaces the default: say `crop_padding: 4, flip: random` to keep it.
         channels_last: memory path: batches in channels-last memory format.
     """
 
@@ -78,6 +79,8 @@ class CIFAR10DataModule(ImageDataModule):
         augmentation: BatchAugment | None = None,
         channels_last: bool = False,
     ) -> None:
+        if augmentation is None:  # CIFAR's recipe: 4-pixel shifts and flips
+            augmentation = BatchAugment(crop_padding=4, flip="random")
         super().__init__(
             loader=loader, augment=augment, augmentation=augmentation, channels_last=channels_last, seed=seed,
             batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,

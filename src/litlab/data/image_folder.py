@@ -48,7 +48,7 @@ class ImageFolderDataModule(ImageDataModule):
         mean, std: per-channel statistics on the [0, 1] scale. Default: measured on the training split (on a
             sample of `STATS_SAMPLE` images on the torchvision path) and cached.
         loader: "memory", "torchvision" or "auto".
-        augment: augment the training split (crop with padding, flip; see `augmentation`).
+        augment: augment the training split (crop with padding; flips only when `augmentation` asks).
         augmentation: the augmentation; cutout, alternating flip and epoch_sizes apply on the memory path only
             (the torchvision path flips at random and trains at full size).
         channels_last: memory path: batches in channels-last memory format.

@@ -53,7 +53,8 @@ class ImageLabelsCSVData(LitlabDataModule):
         image_size: (height, width) or one side to resize to; default the images' own (equal) size.
         grayscale: read one channel instead of RGB.
         val_fraction, test_fraction: rows held out when the CSV has no `split` column.
-        flip: random horizontal flips of training images (off for text, digits, anything a mirror changes).
+        flip: random horizontal flips of training images; off by default (a mirror changes text, digits,
+            arrows); turn it on for photos whose labels survive mirroring.
         seed: fixes the held-out rows.
     """
 
@@ -65,7 +66,7 @@ class ImageLabelsCSVData(LitlabDataModule):
         grayscale: bool = False,
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
-        flip: bool = True,
+        flip: bool = False,
         seed: int = 42,
         batch_size: int = 64,
         num_workers: int = 0,

@@ -11,8 +11,9 @@ Either way the model gets `num_classes` from the data and its first convolution 
 channel count (pretrained RGB filters are summed for one channel, averaged and spread for others, so a
 gray image replicated to RGB gives the same response). Weights are read only from a local file the user
 names (`weights_path`, loaded weights-only); torchvision's `weights=` download is never triggered.
-(`class_path: torchvision.models.resnet18` itself fails inside jsonargparse 4.x when the task's arguments
-are linked from the data, hence the wrapper class.)
+`class_path: torchvision.models.resnet18` (with `init_args`) works too: jsonargparse would call a builder
+function at once with its defaults, so the CLI rewrites that spec into the wrapper's
+(`litlab.command.torchvision_class_path`).
 """
 
 from collections.abc import Callable, Sequence
@@ -30,7 +31,7 @@ def is_torchvision_builder(factory: object) -> bool:
     """A model-building function of `torchvision.models` (not a class): called with keywords, not shapes."""
     return (
         callable(factory)
-        and not isinstance(factory, type)
+        and not isinstance(factory, type | nn.Module)  # a built model is callable too, but takes images
         and getattr(factory, "__module__", "").startswith("torchvision.models")
     )
 

@@ -11,6 +11,7 @@ from litlab.tasks.base import BackboneFactory, SupervisedTask
 from litlab.tasks.losses import (
     Weights,
     balanced_class_weights,
+    check_loss_weights,
     initial_weight,
     modules_to_leave_out_of_hparams,
     objective_weight,
@@ -71,6 +72,7 @@ class ClassificationTask(SupervisedTask):
         self.label_smoothing = label_smoothing
         self.loss = nn.CrossEntropyLoss() if loss is None else loss
         set_label_smoothing(self.loss, label_smoothing)
+        check_loss_weights(self.loss, num_classes, "class")
         if class_weight is not None:
             set_weight(self.loss, "weight", initial_weight(class_weight, num_classes, "class_weights"))
         self.reports_objective = loss is not None or class_weight is not None or label_smoothing > 0

@@ -8,7 +8,14 @@ from torchmetrics import MaxMetric, MeanMetric, Metric, MetricCollection
 
 from litlab.tasks.base import BackboneFactory, SupervisedTask
 from litlab.tasks.classification import TRAIN_ACC_BATCHES_PER_UPDATE
-from litlab.tasks.losses import Weights, balanced_pos_weight, initial_weight, set_weight, train_targets
+from litlab.tasks.losses import (
+    Weights,
+    balanced_pos_weight,
+    check_loss_weights,
+    initial_weight,
+    set_weight,
+    train_targets,
+)
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -50,6 +57,7 @@ class LabelTask(SupervisedTask):
         self.pos_weight = [pos_weight] if isinstance(pos_weight, int | float) else pos_weight
         if self.pos_weight is not None:
             set_weight(self.loss, "pos_weight", initial_weight(self.pos_weight, num_labels, "pos_weights"))
+        check_loss_weights(self.loss, num_labels, "label", broadcast=True)
         self.reports_objective = loss is not None or pos_weight is not None
         self.train_acc = self._train_metric()
         self._train_outputs: list[Batch] = []  # (logits, targets) of steps not yet given to train_acc

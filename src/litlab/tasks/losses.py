@@ -83,6 +83,19 @@ def set_weight(loss: nn.Module, name: str, weight: torch.Tensor) -> None:
     loss.register_buffer(name, weight)
 
 
+def check_loss_weights(loss: nn.Module, count: int, per: str, broadcast: bool = False) -> None:
+    """A loss built with its own weights (`loss.init_args.weight: [...]` in YAML) has one per class (or label):
+    refused here, before training, instead of inside the first step. `broadcast`: one value for all is fine too."""
+    for name in ("weight", "pos_weight"):
+        value = loss._buffers.get(name)  # noqa: SLF001
+        if isinstance(value, torch.Tensor) and value.numel() != count and not (broadcast and value.numel() == 1):
+            plural = "classes (num_classes)" if per == "class" else "labels (num_labels)"
+            raise ConfigError(
+                f"loss.init_args.{name} of {type(loss).__name__} has {value.numel()} values, but the data has {count} "
+                f"{plural}; give {count}, one per {per}."
+            )
+
+
 def initial_weight(weights: Weights, size: int, what: str) -> torch.Tensor:
     """The tensor to start from: the YAML list (checked against `size`), or ones until "balanced" is computed."""
     if weights == "balanced":
