@@ -39,7 +39,7 @@ def scores_from_confusion(run: Path) -> dict[str, float]:
 def fit_image_folder(tmp_path: Path, loader: str) -> Path:
     root = write_image_folder(tmp_path / "images", {"train": 14, "test": 9}, classes=CLASSES)
     for extra in range(5):  # unequal classes: "dog" has 5 more test images
-        (root / "test" / "dog" / "0000.png").link_to(root / "test" / "dog" / f"extra{extra}.png")
+        (root / "test" / "dog" / f"extra{extra}.png").hardlink_to(root / "test" / "dog" / "0000.png")
     main([
         "fit", "--config", str(CONFIGS / "cifar10_jpg_cnn.yaml"),
         "--model.init_args.backbone", "litlab.models.SimpleCNN",

@@ -49,7 +49,7 @@ def factories(optimizer: str, scheduler: str, **scheduler_args: Any) -> tuple[An
     return built.optimizer, built.scheduler
 
 
-@pytest.mark.parametrize(("optimizer", "scheduler"), itertools.product(OPTIMIZERS, SCHEDULERS))
+@pytest.mark.parametrize(("optimizer", "scheduler"), list(itertools.product(OPTIMIZERS, SCHEDULERS)))
 def test_configure_builds_the_pair_with_the_right_interval(optimizer: str, scheduler: str) -> None:
     weight = torch.nn.Parameter(torch.ones(3))
     configured = optim.configure([weight], *factories(optimizer, scheduler), total_steps=TOTAL_STEPS)
