@@ -3,12 +3,15 @@
 import csv
 import hashlib
 import json
+import os
+import signal
 import socket
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -322,3 +325,15 @@ def wait_until(check: Any, timeout: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up after {timeout:.0f} s waiting for {what}")
         time.sleep(0.5)
+
+
+class KillAfterCheckpoint(L.Callback):
+    """Test helper for `--trainer.callbacks+=conftest.KillAfterCheckpoint`: SIGKILLs its own process when the
+    step after `step` starts, i.e. once that step's checkpoint is on disk, like a preempted node."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, i: int) -> None:
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGKILL)

@@ -8,6 +8,7 @@ run that was never interrupted (tolerance: none). Here the rolling mid-epoch che
 import contextlib
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -92,7 +93,9 @@ def scalars(run: Path) -> dict[str, dict[int, float]]:
 
 def start(config: Path, logs: Path, *extra: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "litlab", "fit", *run_args(config, logs, wide=True), *extra]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # as the in-process runs (see one_thread)
+    tests = str(Path(__file__).parent)  # test helpers given by class_path (conftest.KillAfterCheckpoint)
+    path = os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}  # threads: as the in-process runs
     return subprocess.Popen(command, cwd=logs, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -252,6 +255,22 @@ def test_killed_again_and_again_at_random_moments_ends_like_the_uninterrupted_ru
         sigkill(process)
     final = build_cli(["fit", *run_args(config, tmp_path, wide=True), "--ckpt_path", "last"])
     assert_resumed_exactly(outcome(final), reference, run)
+
+
+def test_what_was_logged_before_a_checkpoint_survives_a_kill_after_it(
+    config: Path, reference: dict, tmp_path: Path
+) -> None:
+    """Killed right after step 6's checkpoint: the resumed run starts at step 6 and never logs steps 0-5 again, so
+    their scalars must already be on disk (Lightning's TensorBoard logger flushes after every write of metrics)."""
+    run = tmp_path / "synthetic_mlp" / "version_0"
+    process = start(config, tmp_path, "--trainer.callbacks+=conftest.KillAfterCheckpoint",
+                    "--trainer.callbacks.init_args.step", str(2 * STEP_CKPT_EVERY))  # fmt: skip
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read()[-2000:]
+    assert (run / "checkpoints" / f"step{2 * STEP_CKPT_EVERY:07d}.ckpt").is_file()
+    resumed = build_cli(["fit", *run_args(config, tmp_path, wide=True), "--ckpt_path", "last"])
+    assert Path(resumed.trainer.ckpt_path).name == f"step{2 * STEP_CKPT_EVERY:07d}.ckpt"
+    assert_resumed_exactly(outcome(resumed), reference, run)
 
 
 def regression_args(logs: Path, epochs: int) -> list[str]:
