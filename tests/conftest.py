@@ -1,13 +1,17 @@
 """Shared test helpers: paths to the repo's configs and a fast synthetic run that writes into tmp_path."""
 
+import contextlib
 import csv
 import hashlib
 import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -337,3 +341,20 @@ class KillAfterCheckpoint(L.Callback):
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, i: int) -> None:
         if trainer.global_step == self.step:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def tensorboard_serving(logdir: Path) -> Iterator[str]:
+    """A real `tensorboard --logdir logdir` on a free local port for the `with` block; yields its URL. Its output
+    goes to `<logdir>/../tensorboard.log`."""
+    executable = Path(sys.executable).with_name("tensorboard")
+    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "tensorboard.main"]
+    port = free_port()
+    command += ["--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)]
+    with (logdir.parent / "tensorboard.log").open("w") as log:
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            server.wait(timeout=30)

@@ -11,7 +11,6 @@ import base64
 import json
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,7 +20,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import accumulator, fit_and_test, free_port, http, wait_until
+from conftest import accumulator, fit_and_test, free_port, http, tensorboard_serving, wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -146,19 +145,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         fit_dir, test_dir = fit_and_test(root / "logs")
-    executable = Path(sys.executable).with_name("tensorboard")
-    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "tensorboard.main"]
-    port = free_port()
-    command += ["--logdir", str(root / "logs"), "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=(root / "tensorboard.log").open("w"))
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with tensorboard_serving(root / "logs") as url:
         # fit and test share one run folder, so TensorBoard lists exactly one run
         wait_until(lambda: set(http(f"{url}/data/runs", timeout=5)) == {"synthetic_mlp/version_0"}, 90, "the run")
         yield {"url": url, "fit": fit_dir, "test": test_dir, "screens": root / "screens"}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,13 @@
 import csv
 import importlib.util
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import CONFIGS, fast_synthetic_args, free_port, http, wait_until
+from conftest import CONFIGS, fast_synthetic_args, http, tensorboard_serving, wait_until
 from litlab.callbacks import EMAWeights
 from litlab.command.cli import LitlabCLI, build_cli
 
@@ -70,28 +68,20 @@ def test_tensorboards_profiler_plugin_lists_the_run_and_its_trace(in_tmp: Path) 
     16, so training has the steps the profiler's schedule skips and warms up on before it records."""
     fit_with(in_tmp, "profiler.yaml", "--data.init_args.batch_size", "16")
     (run,) = (in_tmp / "logs" / "synthetic_mlp").iterdir()
-    executable = Path(sys.executable).with_name("tensorboard")
-    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "tensorboard.main"]
-    port = free_port()
-    command += ["--logdir", str(in_tmp / "logs"), "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=(in_tmp / "tensorboard.log").open("w"))
-    api = f"http://127.0.0.1:{port}/data/plugin/pytorch_profiler"
 
-    def loaded() -> dict | None:
+    def loaded(api: str) -> dict | None:
         runs = http(f"{api}/runs")
         return runs if runs["runs"] and not runs["loading"] else None
 
-    try:
-        listed = wait_until(loaded, 120, "the profiler plugin to load the run")
+    with tensorboard_serving(in_tmp / "logs") as url:
+        api = f"{url}/data/plugin/pytorch_profiler"
+        listed = wait_until(lambda: loaded(api), 120, "the profiler plugin to load the run")
         assert listed["runs"] == [f"synthetic_mlp/{run.name}"]  # the run's own folder, as TensorBoard names it
         name = listed["runs"][0]
         assert "Trace" in http(f"{api}/views?run={name}")
         workers = http(f"{api}/workers?run={name}&view=Overview")
-        traces = [re.sub(r"(\.\d+)?\.pt\.trace\.json$", "", t.name) for t in run.glob("*.pt.trace.json")]
-        assert len(traces) == 2 and sorted(workers) == sorted(traces)  # training_step and validation_step
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    traces = [re.sub(r"(\.\d+)?\.pt\.trace\.json$", "", t.name) for t in run.glob("*.pt.trace.json")]
+    assert len(traces) == 2 and sorted(workers) == sorted(traces)  # training_step and validation_step
 
 
 def test_csv_logger_records_what_tensorboard_records(in_tmp: Path) -> None:
