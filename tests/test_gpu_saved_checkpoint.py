@@ -6,21 +6,16 @@
 tensors and its config.yaml asks for `accelerator: gpu`.
 """
 
-import csv
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
+from conftest import read_csv_rows
 from litlab.command.cli import main
 
 GPU_RUN = Path(__file__).parent / "data" / "gpu_saved_run"
-
-
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as file:
-        return list(csv.DictReader(file))
 
 
 def test_the_fixture_is_a_gpu_checkpoint() -> None:
@@ -37,7 +32,7 @@ def test_predict_on_the_cpu_writes_what_the_gpu_wrote(tmp_path: Path, capsys) ->
     main(["predict", "--ckpt_path", str(run / "checkpoints" / "last.ckpt")])
     if not torch.cuda.is_available():
         assert "which this machine does not have; predict runs on the CPU" in capsys.readouterr().out
-    here, there = rows(run / "predictions.csv"), rows(GPU_RUN / "predictions.csv")
+    here, there = read_csv_rows(run / "predictions.csv"), read_csv_rows(GPU_RUN / "predictions.csv")
     assert len(here) == len(there) == 128
     for mine, theirs in zip(here, there, strict=True):
         assert [mine[k] for k in ("index", "label", "predicted", "top2", "top3")] == [

@@ -5,7 +5,6 @@ The probabilities are checked against the checkpoint's model run by hand on the 
 the statistics the training data module itself measured.
 """
 
-import csv
 import shutil
 import subprocess
 import sys
@@ -16,17 +15,12 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import CONFIGS, REPO, write_image_folder
+from conftest import CONFIGS, REPO, read_csv_rows, write_image_folder
 from litlab.checkpoints.export import export, load_checkpoint
 from litlab.command.cli import main
 from litlab.data import ImageFolderDataModule
 
 CLASSES = ("ant", "bee", "cat")
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open() as file:
-        return list(csv.DictReader(file))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +61,7 @@ def expected_probabilities(run: Path, files: list[str]) -> np.ndarray:
 def test_predict_writes_the_test_split_into_its_run_with_top_k(run: Path) -> None:
     predict(run, "--top_k", "2")
     assert [p.name for p in run.parent.iterdir()] == [run.name]  # no new version_N
-    rows = read_rows(run / "predictions.csv")
+    rows = read_csv_rows(run / "predictions.csv")
     files = sorted(str(p) for p in (run.parent.parent.parent / "images" / "test").rglob("*.png"))
     assert [r["input"] for r in rows] == files and [int(r["index"]) for r in rows] == list(range(len(files)))
     assert [r["label"] for r in rows] == [Path(f).parent.name for f in files]
@@ -93,7 +87,7 @@ def test_new_images_are_prepared_from_the_checkpoint_alone(run: Path, tmp_path: 
     try:
         output = tmp_path / "out" / "labeled.csv"
         predict(run, "--inputs", str(new / "labeled"), "--output", str(output))
-        labeled = read_rows(output)
+        labeled = read_csv_rows(output)
         files = sorted(str(p) for p in (new / "labeled").rglob("*.png"))
         assert [r["input"] for r in labeled] == files and [r["label"] for r in labeled] == [
             Path(f).parent.name for f in files
@@ -102,7 +96,7 @@ def test_new_images_are_prepared_from_the_checkpoint_alone(run: Path, tmp_path: 
         assert f"Predictions for {len(files)} inputs written to {output}" in out and "Predicted classes:" in out
         loose_files = sorted(str(p) for p in loose.iterdir())
         predict(run, "--inputs", f"[{loose}, {loose_files[0]}]", "--output", str(tmp_path / "out"))
-        unlabeled = read_rows(tmp_path / "out" / "predictions.csv")
+        unlabeled = read_csv_rows(tmp_path / "out" / "predictions.csv")
     finally:
         moved.rename(images)
     assert "label" not in unlabeled[0] and [r["input"] for r in unlabeled] == [*loose_files, loose_files[0]]
@@ -130,7 +124,7 @@ def test_a_bad_file_is_named_or_skipped_and_listed(run: Path, tmp_path: Path, ca
     assert str(folder / "big.png") in err or str(folder / "broken.png") in err
     predict(run, *args, "--skip_bad_inputs", "true")
     out = capsys.readouterr().out
-    rows = read_rows(tmp_path / "predictions.csv")
+    rows = read_csv_rows(tmp_path / "predictions.csv")
     assert [r["input"] for r in rows] == [str(folder / "good0.png"), str(folder / "good1.png")]
     assert "Skipped 2 inputs" in out and str(folder / "broken.png") in out
     assert f"{folder / 'big.png'} is 9x12 pixels, but the model takes 8x8" in out
@@ -142,7 +136,7 @@ def test_exported_model_example_classifies_as_litlab_predict_does(run: Path, tmp
     model_path, _ = export(run / "checkpoints" / "last.ckpt", "onnx", tmp_path)
     files = sorted(str(p) for p in (run.parent.parent.parent / "images" / "test").rglob("*.png"))
     predict(run, "--inputs", *files, "--output", str(tmp_path))  # as a shell glob gives them
-    rows = read_rows(tmp_path / "predictions.csv")
+    rows = read_csv_rows(tmp_path / "predictions.csv")
     script = REPO / "scripts" / "classify_images.py"
     result = subprocess.run([sys.executable, str(script), str(model_path), *files], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -1,7 +1,6 @@
 """`litlab predict`, `validate` and `test` of a finished synthetic run: quiet, into the run folder, the numbers
 right; a checkpoint written on a GPU predicts and exports on a CPU; regression predictions list their values."""
 
-import csv
 import sys
 from pathlib import Path
 from subprocess import PIPE, STDOUT, Popen
@@ -10,16 +9,11 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import CONFIGS, fast_synthetic_args
+from conftest import CONFIGS, fast_synthetic_args, read_csv_rows
 from litlab.checkpoints.export import export, load_checkpoint
 from litlab.command.cli import main
 
 NOISE = ("warning", "deprecat", "dirpath has changed", "traceback")
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open() as file:
-        return list(csv.DictReader(file))
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +52,7 @@ def test_predict_validate_and_test_are_quiet_and_leave_no_empty_run(run: Path) -
     events.Reload()
     assert "val/acc" in events.Tags()["scalars"]  # validate's own run holds its metrics: not an empty folder
 
-    rows = read_rows(run / "predictions.csv")
+    rows = read_csv_rows(run / "predictions.csv")
     probabilities, labels = expected(ckpt)
     top = probabilities.topk(3, dim=1)
     assert [int(r["index"]) for r in rows] == list(range(256)) and "input" not in rows[0]
@@ -88,7 +82,7 @@ def test_a_checkpoint_saved_on_a_gpu_predicts_and_exports_on_a_cpu(run: Path, tm
     main(["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(gpu_ckpt), "--output", str(tmp_path),
           "--trainer.accelerator", "cpu", "--trainer.enable_progress_bar", "false"])  # fmt: skip
     probabilities, _ = expected(ckpt)
-    rows = read_rows(tmp_path / "predictions.csv")
+    rows = read_csv_rows(tmp_path / "predictions.csv")
     torch.testing.assert_close(
         torch.tensor([float(r["probability"]) for r in rows]), probabilities.max(1).values, atol=1e-6, rtol=0
     )
@@ -106,7 +100,7 @@ def test_regression_predictions_list_values_and_targets(tmp_path: Path) -> None:
     ckpt = run / "checkpoints" / "last.ckpt"
     main(["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(ckpt),
           "--trainer.enable_progress_bar", "false"])  # fmt: skip
-    rows = read_rows(run / "predictions.csv")
+    rows = read_csv_rows(run / "predictions.csv")
     module, data = load_checkpoint(ckpt)
     data.setup("test")
     features, targets = data.test_set.tensors
