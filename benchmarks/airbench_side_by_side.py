@@ -39,27 +39,40 @@ def header(args: argparse.Namespace, what: str) -> str:
 
 
 def side_by_side(args: argparse.Namespace) -> list[RunRecord]:
+    """airbench94 and then each recipe, seed by seed; the records file is rewritten after every run."""
     data = prepare(Path(args.source), Path(args.work), args.smoke)
+    records = Path(args.work) / "side_by_side_runs.json"
     runs = []
     for seed in args.seeds:
-        runs.append(run(airbench_spec(data, seed, "cpu", args.smoke)))
-        for recipe in args.recipes:
-            runs.append(run(litlab_spec(recipe, data, seed, Path(args.work) / "logs", args.smoke)))
+        specs = [airbench_spec(data, seed, "cpu", args.smoke)]
+        specs += [litlab_spec(recipe, data, seed, Path(args.work) / "logs", args.smoke) for recipe in args.recipes]
+        for spec in specs:
+            runs.append(run(spec))
+            records.write_text(json.dumps([r.to_json() for r in runs], indent=1) + "\n")
     return runs
 
 
 def ablations(args: argparse.Namespace) -> list[tuple[str, RunRecord]]:
-    """Every ablation of `args.ablation_recipe`, and airbench94 on the copy and the twice-encoded copy, each over
-    the seeds."""
+    """The chosen ablations of `args.ablation_recipe` (all by default), and airbench94 on the copy and the
+    twice-encoded copy, each over the seeds; with `--final-only` each run is scored after its last epoch only."""
     found = []
-    for ablation in ABLATIONS:
+    score_every = 0 if args.final_only else 1
+    for ablation in (a for a in ABLATIONS if a.name in args.ablation_names):
         data = prepare(Path(args.source), Path(args.work), args.smoke, ablation.jpeg_twice)
         for seed in args.seeds:
-            spec = litlab_spec(args.ablation_recipe, data, seed, Path(args.work) / "logs", args.smoke, ablation)
+            logs = Path(args.work) / "logs"
+            spec = litlab_spec(args.ablation_recipe, data, seed, logs, args.smoke, ablation, score_every=score_every)
             found.append((ablation.name, run(spec)))
-            if ablation.airbench:
-                found.append((ablation.name, run(airbench_spec(data, seed, "cpu", args.smoke))))
+            if ablation.airbench and not args.no_airbench:
+                found.append((ablation.name, run(airbench_spec(data, seed, "cpu", args.smoke, args.final_only))))
+        save_ablation_runs(Path(args.work), found)
     return found
+
+
+def save_ablation_runs(work: Path, found: list[tuple[str, RunRecord]]) -> None:
+    """Every ablation run so far, rewritten after each ablation: hours of runs are not lost to a late crash."""
+    rows = [{"ablation": name, **record.to_json()} for name, record in found]
+    (work / "ablation_runs.json").write_text(json.dumps(rows, indent=1) + "\n")
 
 
 def main() -> None:
@@ -71,6 +84,10 @@ def main() -> None:
     parser.add_argument("--recipes", nargs="+", choices=sorted(RECIPES), default=["fast_cpu", "fast_cpu_15min"])
     parser.add_argument("--ablations", action="store_true", help="run the gap analysis instead")
     parser.add_argument("--ablation-recipe", choices=sorted(RECIPES), default="fast_cpu_15min")
+    names = [a.name for a in ABLATIONS]
+    parser.add_argument("--ablation-names", nargs="+", choices=names, default=names, help="a subset (default: all)")
+    parser.add_argument("--final-only", action="store_true", help="ablations: score after the last epoch only")
+    parser.add_argument("--no-airbench", action="store_true", help="ablations: litlab's side only")
     parser.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch: code paths only")
     args = parser.parse_args()
     out = Path(args.out)
@@ -82,8 +99,6 @@ def main() -> None:
         print(f"wrote the gap-analysis section of {out}")
         return
     runs = side_by_side(args)
-    records = Path(args.work) / "side_by_side_runs.json"
-    records.write_text(json.dumps([r.to_json() for r in runs], indent=1) + "\n")
     litlab_sides = [r.side for r in runs if r.side != "airbench94"]
     section = [
         "## airbench94 beside litlab, CPU (`benchmarks/airbench_side_by_side.py`)",

@@ -1,6 +1,6 @@
 """One run in its own process, for the speed benchmarks: `python -m benchmarks.run_one SPEC_JSON RESULT_JSON`.
 
-SPEC is `{"side": "airbench94", "root", "seed", "device", "epochs", "batch_size"}` or
+SPEC is `{"side": "airbench94", "root", "seed", "device", "epochs", "batch_size", "final_only"}` or
 `{"side": "litlab", "name", "args", "folder", "seed", "logs", "without", "score_every"}` (see `benchmarks.speed_runs`);
 the run's `RunRecord` is written to RESULT as JSON.
 """
@@ -16,7 +16,12 @@ def main(spec_path: str, result_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     if spec["side"] == "airbench94":
         record = run_airbench94(
-            Path(spec["root"]), spec["seed"], spec["device"], spec.get("epochs"), spec.get("batch_size")
+            Path(spec["root"]),
+            spec["seed"],
+            spec["device"],
+            spec.get("epochs"),
+            spec.get("batch_size"),
+            spec.get("final_only", False),
         )
     else:
         logs, folder = Path(spec["logs"]), Path(spec["folder"])

@@ -99,9 +99,10 @@ def litlab_spec(
     return {**spec, "args": args, "without": list(ablation.without), "score_every": score_every}
 
 
-def airbench_spec(data: Data, seed: int, device: str, smoke: bool) -> dict:
+def airbench_spec(data: Data, seed: int, device: str, smoke: bool, final_only: bool = False) -> dict:
     shrink = {"epochs": 1, "batch_size": SMOKE_BATCH} if smoke else {}
-    return {"side": "airbench94", "root": str(data.airbench_root), "seed": seed, "device": device, **shrink}
+    spec = {"side": "airbench94", "root": str(data.airbench_root), "seed": seed, "device": device}
+    return {**spec, "final_only": final_only, **shrink}
 
 
 def run(spec: dict, env: dict[str, str] | None = None) -> RunRecord:

@@ -11,6 +11,7 @@ on cuDNN autotuning for the whole process, and the CPU adapter rebinds names whi
 """
 
 import contextlib
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -47,11 +48,17 @@ class RunRecord:
 
 
 def run_airbench94(
-    root: Path, seed: int, device: str, epochs: float | None = None, batch_size: int | None = None
+    root: Path,
+    seed: int,
+    device: str,
+    epochs: float | None = None,
+    batch_size: int | None = None,
+    final_only: bool = False,
 ) -> RunRecord:
     """airbench's `train94` on `root/cifar10/{train,test}.pt`, as published (on a CPU through the bf16 adapter).
 
     `epochs` and `batch_size` shrink smoke runs only; None keeps airbench's (9.9 epochs, batch 1024).
+    `final_only`: our TTA score after the last epoch only (airbench still scores itself, without TTA, every epoch).
     """
     import airbench
     import airbench.lib_airbench94 as lib94
@@ -73,6 +80,8 @@ def run_airbench94(
         if epoch == "eval":
             record.own_final_acc = variables["tta_val_acc"]
         elif isinstance(epoch, int) and variables.get("run") != "warmup":
+            if final_only and epoch + 1 < math.ceil(variables["epochs"]):
+                return
             accuracy = airbench.evaluate(variables["model"], variables["test_loader"], tta_level)
             seconds = variables["total_time_seconds"]
             record.epochs.append(EpochRecord(epoch + 1, seconds, accuracy, variables["val_acc"]))
@@ -96,7 +105,8 @@ def built_litlab(
     args: list[str], folder: Path, seed: int, logs: Path, without: tuple[str, ...] = (), score_every: int = 1
 ) -> Any:
     """What `litlab fit <args>` builds (trainer, model, data; nothing run), with the image folder `folder` as its
-    data (its val/ is the test set: see `eval_folder`), scored every `score_every` epochs, logging under `logs`.
+    data (its val/ is the test set: see `eval_folder`), scored every `score_every` epochs (0: after the last one
+    only), logging under `logs`.
     `without`: class names of callbacks left out of the built trainer (an override cannot drop a list entry)."""
     from benchmarks.litlab_api import build_cli
 
@@ -107,13 +117,15 @@ def built_litlab(
             "--data.init_args.root", str(folder),
             "--seed_everything", str(seed),
             "--trainer.limit_val_batches", "1.0",
-            "--trainer.check_val_every_n_epoch", str(score_every),
+            "--trainer.check_val_every_n_epoch", str(max(score_every, 1)),
             "--trainer.logger.init_args.save_dir", str(logs),
             "--trainer.enable_progress_bar", "false",
         ],
         run=False,
     )  # fmt: skip
     cli.trainer.callbacks[:] = [c for c in cli.trainer.callbacks if type(c).__name__ not in without]
+    if score_every == 0:  # read by Lightning's fit loop at each epoch end, so setting it on the built trainer holds
+        cli.trainer.check_val_every_n_epoch = cli.trainer.max_epochs
     return cli
 
 
