@@ -63,10 +63,21 @@ def ablations(args: argparse.Namespace) -> list[tuple[str, RunRecord]]:
             logs = Path(args.work) / "logs"
             spec = litlab_spec(args.ablation_recipe, data, seed, logs, args.smoke, ablation, score_every=score_every)
             found.append((ablation.name, run(spec)))
-            if ablation.airbench and not args.no_airbench:
-                found.append((ablation.name, run(airbench_spec(data, seed, "cpu", args.smoke, args.final_only))))
+            reused = reused_airbench(args.reuse_airbench, seed) if ablation.name == "recipe" else None
+            if ablation.airbench and (reused or not args.no_airbench):
+                spec = airbench_spec(data, seed, "cpu", args.smoke, args.final_only)
+                found.append((ablation.name, reused or run(spec)))
         save_ablation_runs(Path(args.work), found)
     return found
+
+
+def reused_airbench(records: str | None, seed: int) -> RunRecord | None:
+    """airbench94's run of `seed` from a side-by-side records file (same data, same code: its scores are the same
+    whether or not it was scored every epoch), so the ablations need not train it again."""
+    if records is None:
+        return None
+    found = [RunRecord.from_json(r) for r in json.loads(Path(records).read_text())]
+    return next((r for r in found if r.side == "airbench94" and r.seed == seed), None)
 
 
 def save_ablation_runs(work: Path, found: list[tuple[str, RunRecord]]) -> None:
@@ -87,7 +98,9 @@ def main() -> None:
     names = [a.name for a in ABLATIONS]
     parser.add_argument("--ablation-names", nargs="+", choices=names, default=names, help="a subset (default: all)")
     parser.add_argument("--final-only", action="store_true", help="ablations: score after the last epoch only")
-    parser.add_argument("--no-airbench", action="store_true", help="ablations: litlab's side only")
+    parser.add_argument("--no-airbench", action="store_true", help="ablations: train no airbench94 run (reused: kept)")
+    reuse = "ablations: airbench94 on the copy taken from a side-by-side's records (data/speed/side_by_side_runs.json)"
+    parser.add_argument("--reuse-airbench", metavar="RUNS_JSON", help=reuse)
     parser.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch: code paths only")
     args = parser.parse_args()
     out = Path(args.out)

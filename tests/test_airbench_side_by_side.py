@@ -97,6 +97,10 @@ def test_every_ablation_is_a_stack_litlabs_cli_accepts_and_changes_only_its_part
         built[ablation.name] = (cli.datamodule.augmentation.epoch_sizes, cli.datamodule.batch_size,
                                 cli.model.hparams.tta, "WhiteningInit" in names, "Lookahead" in names)  # fmt: skip
         assert cli.datamodule.root == data.folder and cli.trainer.max_epochs == 10
+        assert cli.trainer.check_val_every_n_epoch == 1
+    spec = litlab_spec("fast_cpu_15min", data, 7, tmp_path / "logs", False, score_every=0)
+    final_only = built_litlab(spec["args"], data.folder, 7, tmp_path / "logs", score_every=spec["score_every"])
+    assert final_only.trainer.check_val_every_n_epoch == 10  # `--final-only`: scored after the last epoch only
     shipped = ((24, 24, 24, 24, 24), 256, True, True, True)
     assert built["recipe"] == built["jpeg-twice"] == shipped  # the twice-encoded data comes from `prepare`
     assert built["no-resizing"] == ((), *shipped[1:])
@@ -128,3 +132,16 @@ def test_gap_analysis_rows_compare_each_ablation_with_the_same_sides_shipped_rec
     assert rows[("no-tta", ours)][5] == "-0.50"
     assert rows[("recipe", "airbench94")][4] == "93.00 ± 0.00 [93.00, 93.00]"
     assert rows[("no-tta", ours)][2].endswith("(`--model.init_args.tta false`)")
+
+
+def test_ablations_reuse_the_side_by_sides_airbench_run_of_the_same_seed_only(tmp_path: Path) -> None:
+    from benchmarks.airbench_side_by_side import reused_airbench
+    from benchmarks.speed_runs import EpochRecord, RunRecord
+
+    runs = [RunRecord("airbench94", 0, "cpu", [EpochRecord(10, 900.0, 0.91)]),
+            RunRecord("fast_cpu", 1, "cpu", [EpochRecord(9, 200.0, 0.87)])]  # fmt: skip
+    records = tmp_path / "side_by_side_runs.json"
+    records.write_text(json.dumps([r.to_json() for r in runs]))
+    assert reused_airbench(str(records), 0) == runs[0]
+    assert reused_airbench(str(records), 1) is None  # seed 1 has no airbench94 run: the ablation trains one
+    assert reused_airbench(None, 0) is None
