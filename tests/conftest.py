@@ -28,6 +28,9 @@ from litlab.command.cli import main
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs a worker per core: one thread each, none oversubscribed
+    torch.set_num_threads(1)
+
 
 def fast_synthetic_args(log_dir: Path, epochs: int = 2) -> list[str]:
     """The demo config, shrunk to a few hundred samples, logging under `log_dir`, with no progress bar."""

@@ -159,6 +159,7 @@ def test_keep_freed_memory_stops_page_faults_on_reallocation() -> None:
     assert faults["kept"] < 2 * pages  # faulted in once, then reused
 
 
+@pytest.mark.slow  # child processes that allocate on purpose: CI runs it (.ci/run)
 def test_memory_child_reports_its_own_peak_not_its_parents() -> None:
     ballast = bytearray(1500 * 2**20)
     ballast[:: 2**12] = b"\1" * len(ballast[:: 2**12])  # touch every page: the parent is now 1.5 GB larger

@@ -88,6 +88,7 @@ def test_wrong_key_in_a_yaml_file_is_named(tmp_path: Path, capsys) -> None:
     assert "lable_smoothing" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a litlab process: CI runs it (.ci/run)
 def test_offline_cifar_stops_with_a_short_message(tmp_path: Path) -> None:
     """A real `litlab` process, as `make train` runs it, on a machine without the dataset."""
     result = subprocess.run(

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import fast_synthetic_args
 
 
@@ -14,6 +16,7 @@ def litlab(*args: str, cwd: Path) -> str:
     return result.stdout + result.stderr
 
 
+@pytest.mark.slow  # fit, test and predict as litlab processes: CI runs it (.ci/run)
 def test_a_run_prints_what_matters_and_ends_with_where_it_is(tmp_path: Path) -> None:
     args = [*fast_synthetic_args(tmp_path / "logs", epochs=1), "--data.init_args.sizes", "[128, 64, 64]"]
     swapped = ["--model.init_args.optimizer", "torch.optim.Adam"]  # the demo's AdamW has weight_decay 0.01

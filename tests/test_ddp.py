@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from conftest import CONFIGS, fast_synthetic_args
@@ -11,6 +12,7 @@ from conftest import CONFIGS, fast_synthetic_args
 TRAIN_SAMPLES, BATCH, EPOCHS = 512, 128, 2
 
 
+@pytest.mark.slow  # two DDP processes: CI runs it (.ci/run)
 def test_two_process_fit_shards_data_and_only_rank_zero_writes(tmp_path: Path) -> None:
     args = [*fast_synthetic_args(tmp_path / "logs", epochs=EPOCHS), "--config", str(CONFIGS / "trainer" / "ddp.yaml"),
             "--trainer.accelerator", "cpu", "--trainer.devices", "2"]  # fmt: skip

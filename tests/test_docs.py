@@ -3,21 +3,26 @@ in a fenced shell block is run here as far as is cheap, so a renamed option, con
 
 How far each kind of command runs: `litlab fit|validate|test|predict ...` through the command's full argument
 parsing and config stacking (`--print_config`, nothing trained: training runs are what the other tests do);
-`litlab sweep` and `python scripts/x.py` through `--help`, and each option shown must be one the command has;
-`make <target>` as a dry run (`make -n`); `sbatch scripts/slurm.sh` through `bash -n`. Other programs'
+`litlab sweep` and `python scripts/x.py` through `--help` (in this process), and each option shown must be one
+the command has; `make <target>` as a dry run (`make -n`); `sbatch scripts/slurm.sh` through `bash -n`. Other programs'
 commands (EXTERNAL) are only shown to the reader. A command of no known kind fails the test.
 """
 
+import contextlib
 import functools
+import io
 import re
+import runpy
 import shlex
 import shutil
 import subprocess
 import sys
+from unittest import mock
 
 import pytest
 
 from conftest import REPO
+from litlab.command import entry
 from litlab.command.cli import resolved_config
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -28,16 +33,27 @@ EXTERNAL = {"createdb", "optuna-dashboard"}  # PostgreSQL's and Optuna's tools, 
 
 
 @functools.cache
-def help_of(command: tuple[str, ...]) -> str:
-    """`command --help`, once per command: several docs show `litlab sweep`, whose start-up is the slow part."""
-    return subprocess.run([*command, "--help"], capture_output=True, text=True, check=True).stdout
+def help_of(command: str) -> str:
+    """`python <script> --help` or `litlab sweep --help`, once each and in this process: their imports are the
+    suite's, so no start-up."""
+    out = io.StringIO()
+    with (
+        mock.patch.object(sys, "argv", [command, "--help"]),
+        contextlib.redirect_stdout(out),
+        pytest.raises(SystemExit) as exit_,
+    ):
+        if command == "litlab sweep":
+            entry.main(["sweep", "--help"])
+        else:
+            runpy.run_path(str(REPO / command), run_name="__main__")
+    assert exit_.value.code in (0, None), f"{command} --help exited with {exit_.value.code}"
+    return out.getvalue()
 
 
-def options_exist(command: list[str], shown: list[str]) -> None:
-    """Every `--option` of the shown command is one that `command --help` lists."""
-    help_text = help_of(tuple(command))
+def options_exist(help_text: str, shown: list[str], name: str) -> None:
+    """Every `--option` of the shown command is one that its `--help` lists."""
     for option in (w.split("=")[0] for w in shown if w.startswith("--")):
-        assert option in help_text, f"{' '.join(command)} has no option {option}"
+        assert option in help_text, f"{name} has no option {option}"
 
 
 def shown_commands() -> list[tuple[str, str]]:
@@ -88,7 +104,7 @@ def test_every_shown_command_runs(doc: str, command: str, monkeypatch: pytest.Mo
         words = words[words.index("-m") + 1 :]
     words[0] = words[0].removeprefix(".venv/bin/")
     if words[:2] == ["litlab", "sweep"]:
-        options_exist([sys.executable, "-m", "litlab", "sweep"], words[2:])
+        options_exist(help_of("litlab sweep"), words[2:], "litlab sweep")
     elif words[0] == "litlab":
         config = words[words.index("--config") + 1]
         if not (REPO / config).is_file():  # a file the README prints; tests/test_readme_example.py trains it
@@ -98,7 +114,7 @@ def test_every_shown_command_runs(doc: str, command: str, monkeypatch: pytest.Mo
         resolved = resolved_config([*words[1:], *print_config])
         assert resolved and "trainer" in resolved, command
     elif words[0] == "python" and words[1].startswith("scripts/"):
-        options_exist([sys.executable, words[1]], words[2:])
+        options_exist(help_of(words[1]), words[2:], words[1])
     elif words[0] == "make":
         if shutil.which("make") is None:
             pytest.skip("make is not installed")

@@ -33,6 +33,7 @@ def expected(ckpt: Path) -> tuple[torch.Tensor, torch.Tensor]:
         return module(features).softmax(-1), labels
 
 
+@pytest.mark.slow  # three litlab processes: CI runs it (.ci/run)
 def test_predict_validate_and_test_are_quiet_and_leave_no_empty_run(run: Path) -> None:
     ckpt = run / "checkpoints" / "last.ckpt"
     commands = {

@@ -131,6 +131,7 @@ def assert_resumed_exactly(resumed: dict, reference: dict, run: Path) -> None:
     assert not [p for p in (run / "checkpoints").iterdir() if p.name.startswith(".")], "a partial write was left"
 
 
+@pytest.mark.slow  # a killed litlab process: CI runs it (.ci/run)
 def test_killed_while_writing_a_checkpoint_resumes_exactly(config: Path, reference: dict, tmp_path: Path) -> None:
     """Killed while last.ckpt is written at the end of epoch 1 (step 8): the newest complete checkpoint is then
     the mid-epoch one of step 6, so the resume also has to pick up in the middle of an epoch."""
@@ -155,6 +156,7 @@ def test_killed_while_writing_a_checkpoint_resumes_exactly(config: Path, referen
     assert (run / "config.yaml").read_text() == config_before  # the saved config still describes the experiment
 
 
+@pytest.mark.slow  # a killed litlab process: CI runs it (.ci/run)
 def test_killed_between_an_epochs_last_batch_and_its_end_resumes_exactly(
     config: Path, reference: dict, tmp_path: Path
 ) -> None:
@@ -173,6 +175,7 @@ def test_killed_between_an_epochs_last_batch_and_its_end_resumes_exactly(
     assert_resumed_exactly(outcome(resumed), reference, Path(first.trainer.log_dir))
 
 
+@pytest.mark.slow  # a killed litlab process: CI runs it (.ci/run)
 def test_a_cut_epoch_end_as_the_only_checkpoint_starts_over_exactly(
     config: Path, reference: dict, tmp_path: Path
 ) -> None:
@@ -211,6 +214,7 @@ def test_last_without_an_earlier_run_starts_one(config: Path, tmp_path: Path) ->
     assert cli.trainer.global_step == STEPS_PER_EPOCH
 
 
+@pytest.mark.slow  # fit and test as litlab processes: CI runs it (.ci/run)
 def test_last_passes_over_the_folders_of_test_runs(config: Path, tmp_path: Path) -> None:
     fit = build_cli(["fit", *run_args(config, tmp_path), "--trainer.max_epochs", "1"])  # version_0
     last = Path(fit.trainer.log_dir) / "checkpoints" / "last.ckpt"
@@ -257,6 +261,7 @@ def test_killed_again_and_again_at_random_moments_ends_like_the_uninterrupted_ru
     assert_resumed_exactly(outcome(final), reference, run)
 
 
+@pytest.mark.slow  # a killed litlab process: CI runs it (.ci/run)
 def test_what_was_logged_before_a_checkpoint_survives_a_kill_after_it(
     config: Path, reference: dict, tmp_path: Path
 ) -> None:

@@ -52,6 +52,7 @@ def test_a_missing_config_reads_as_the_full_command_says_it(tmp_path: Path, monk
     assert early == f"litlab: error: --config: there is no file '{tmp_path.resolve() / 'nope.yaml'}'."
 
 
+@pytest.mark.slow  # litlab processes: CI runs it (.ci/run)
 def test_an_existing_config_and_other_words_go_to_the_full_command(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("trainer: {max_epochs: 1}\n")
     result = probe("fit", "--config", "a.yaml", "--nonsense", cwd=tmp_path)

@@ -45,6 +45,7 @@ def hparams(run: Path) -> dict[str, object]:
     return {k: v.string_value or v.number_value for k, v in start.hparams.items()}
 
 
+@pytest.mark.slow  # a sweep of real trials in processes: CI runs it (.ci/run)
 def test_sweep_runs_prunes_and_leaves_a_best_config_that_reruns_to_the_same_value(tmp_path: Path) -> None:
     litlab(["sweep", str(sweep_file(tmp_path)), "--out", "logs/sweeps"], tmp_path)
     folder = tmp_path / "logs" / "sweeps" / "tiny"
@@ -85,6 +86,7 @@ def seed_rows(report: str) -> list[list[str]]:
     ]
 
 
+@pytest.mark.slow  # three seeded runs in processes: CI runs it (.ci/run)
 def test_seeds_runs_one_config_per_seed_and_the_report_gives_mean_and_std(tmp_path: Path) -> None:
     args = [f"--{key}={json.dumps(value)}" for key, value in TINY.items()]
     litlab(["sweep", "--config", str(CONFIGS / "synthetic_mlp.yaml"), "--seeds", "3", "--out", "logs", *args], tmp_path)

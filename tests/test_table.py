@@ -131,6 +131,7 @@ def logistic_regression_accuracy(data: TableDataModule) -> float:
 
 
 # Its two numbers are in benchmarks/RESULTS.md.
+@pytest.mark.slow  # 12 epochs and a reference model: CI runs it (.ci/run)
 def test_yaml_only_mlp_on_a_csv_beats_logistic_regression_and_saves_its_encoding(tmp_path: Path) -> None:
     csv_file = write_example_table(tmp_path / "example_table.csv")
     main([

@@ -98,6 +98,7 @@ def backbone_config(tmp_path: Path, backbone: dict) -> Path:
     return path
 
 
+@pytest.mark.slow  # two litlab processes with a ResNet-18: CI runs it (.ci/run)
 def test_class_path_torchvision_resnet18_fits_a_gray_image_folder_from_yaml(tmp_path: Path) -> None:
     spec = {"class_path": "torchvision.models.resnet18", "init_args": {"zero_init_residual": True}}
     result = litlab(["fit", "--config", str(backbone_config(tmp_path, spec))], tmp_path)
@@ -116,6 +117,7 @@ def test_class_path_torchvision_resnet18_fits_a_gray_image_folder_from_yaml(tmp_
     assert tested.returncode == 0, tested.stderr[-3000:]
 
 
+@pytest.mark.slow  # a litlab process; the in-process refusal below stays in `make test`: CI runs it (.ci/run)
 def test_torchvision_weights_by_class_path_are_refused_with_what_to_write_instead(tmp_path: Path) -> None:
     spec = {"class_path": "torchvision.models.resnet18", "init_args": {"weights": "IMAGENET1K_V1"}}
     result = litlab(["fit", "--config", str(backbone_config(tmp_path, spec))], tmp_path)
