@@ -1,6 +1,7 @@
 """The gap-analysis section: each ablation of the recipe against the recipe as shipped, over the same seeds."""
 
 import statistics
+from collections.abc import Sequence
 
 from benchmarks.litlab_api import markdown_table
 from benchmarks.speed_plan import ABLATIONS
@@ -8,7 +9,7 @@ from benchmarks.speed_report import spread
 from benchmarks.speed_runs import RunRecord
 
 
-def ablation_section(found: list[tuple[str, RunRecord]], header: str) -> str:
+def ablation_section(found: list[tuple[str, RunRecord]], header: str, notes: Sequence[str] = ()) -> str:
     """One row per (ablation, side): what changed, runs, final accuracy, change from the same side's baseline."""
     what = {a.name: a.what + (f" (`{' '.join(a.args)}`)" if a.args else "") for a in ABLATIONS}
     what.update({a.name: f"{a.what} (callbacks left out: {', '.join(a.without)})" for a in ABLATIONS if a.without})
@@ -32,5 +33,6 @@ def ablation_section(found: list[tuple[str, RunRecord]], header: str) -> str:
             " once-encoded copy (airbench94 runs only where just the data changes).",
             "",
             markdown_table(headers, rows, align="lllrrrr"),
+            *(f"\n{note}" for note in notes),
         ]
     )

@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # benchmarks/ sits in the checkout, not in litlab
 
+from benchmarks.jpeg_copy import pixel_change  # noqa: E402
 from benchmarks.litlab_api import environment_markdown, write_section  # noqa: E402
 from benchmarks.speed_plan import ABLATIONS, RECIPES, airbench_spec, litlab_spec, prepare, run  # noqa: E402
 from benchmarks.speed_report import per_epoch_table, per_run_table, spread, target_rows  # noqa: E402
@@ -29,9 +30,10 @@ CPU_TARGETS = ((5, 0.90), (15, 0.93))  # (training minutes, test accuracy), issu
 BARS = (0.90, 0.93, 0.94)
 
 
-def header(args: argparse.Namespace, what: str) -> str:
+def header(args: argparse.Namespace, what: str, when: datetime.datetime | None = None) -> str:
+    """Date (now, or `when` the runs were saved), host, versions, runs and the command."""
     return (
-        f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC} on {host_line()}, {versions()};"
+        f"Measured {when or datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC} on {host_line()}, {versions()};"
         f" {len(args.seeds)} run(s) per side (seeds {', '.join(map(str, args.seeds))}), {what}."
         f" Cells: mean ± sd [min, max] over the runs. Command: `python benchmarks/airbench_side_by_side.py"
         f" {' '.join(sys.argv[1:])}`"
@@ -71,6 +73,30 @@ def ablations(args: argparse.Namespace) -> list[tuple[str, RunRecord]]:
     return found
 
 
+def saved_ablation_runs(work: Path) -> list[tuple[str, RunRecord]]:
+    """What `save_ablation_runs` kept, to write the section again without training (`--from-records`)."""
+    rows = json.loads((work / "ablation_runs.json").read_text())
+    return [(row.pop("ablation"), RunRecord.from_json(row)) for row in rows]
+
+
+def records_time(work: Path) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp((work / "ablation_runs.json").stat().st_mtime, datetime.UTC)
+
+
+def data_notes(work: Path, smoke: bool) -> list[str]:
+    """How far the twice-encoded copy moved from the copy, where both were converted."""
+    name = "smoke" if smoke else "full"
+    once, twice = work / f"{name}-airbench" / "cifar10", work / f"{name}-jpeg-twice-airbench" / "cifar10"
+    if not ((once / "train.pt").is_file() and (twice / "train.pt").is_file()):
+        return []
+    change, unchanged = pixel_change(once, twice)
+    return [f"`jpeg-twice` data: encoding the copy once more moved a training pixel by {change:.3f} of 255 on average,"
+            f" and left {100 * unchanged:.1f}% of the training images pixel for pixel the same (the copy was made with"
+            " Pillow's defaults, quality 75 and 4:2:0 chroma subsampling, the settings used again here). So this row"
+            " shows what a second generation costs; what the first cost needs the lossless originals, which cannot"
+            " be fetched offline."]  # fmt: skip
+
+
 def reused_airbench(records: str | None, seed: int) -> RunRecord | None:
     """airbench94's run of `seed` from a side-by-side records file (same data, same code: its scores are the same
     whether or not it was scored every epoch), so the ablations need not train it again."""
@@ -101,6 +127,8 @@ def main() -> None:
     parser.add_argument("--no-airbench", action="store_true", help="ablations: train no airbench94 run (reused: kept)")
     reuse = "ablations: airbench94 on the copy taken from a side-by-side's records (data/speed/side_by_side_runs.json)"
     parser.add_argument("--reuse-airbench", metavar="RUNS_JSON", help=reuse)
+    parser.add_argument("--from-records", action="store_true", help="ablations: write the section from the runs"
+                        " saved in WORK/ablation_runs.json, training nothing")  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch: code paths only")
     args = parser.parse_args()
     out = Path(args.out)
@@ -108,7 +136,10 @@ def main() -> None:
     if args.ablations:
         from benchmarks.ablation_report import ablation_section
 
-        write_section(out, "gap-analysis", ablation_section(ablations(args), header(args, what)))
+        found = saved_ablation_runs(Path(args.work)) if args.from_records else ablations(args)
+        when = records_time(Path(args.work)) if args.from_records else None
+        section = ablation_section(found, header(args, what, when), data_notes(Path(args.work), args.smoke))
+        write_section(out, "gap-analysis", section)
         print(f"wrote the gap-analysis section of {out}")
         return
     runs = side_by_side(args)

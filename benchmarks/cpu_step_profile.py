@@ -31,14 +31,15 @@ from benchmarks.speed_plan import RECIPES, litlab_spec, prepare  # noqa: E402
 from benchmarks.speed_runs import built_litlab  # noqa: E402
 from benchmarks.targets import host_line, versions  # noqa: E402
 
-GROUPS = (  # (group, pattern on the operator's name), first match wins
-    ("convolution (forward and backward)", r"conv|mkldnn_conv"),
-    ("batch norm", r"batch_norm"),
+GROUPS = (  # (group, pattern on the operator's name, any case), first match wins; autograd's backward nodes
+    # (ConvolutionBackward0, ...) are matched by the same words as their forward operators
+    ("convolution (forward and backward)", r"conv"),
+    ("batch norm", r"batch_?norm"),
     ("activation (GELU)", r"gelu"),
     ("pooling", r"pool"),
     ("matmul / linear", r"addmm|\bmm\b|matmul|linear"),
     ("optimizer (SGD, Lookahead)", r"_foreach|sgd|lerp"),
-    ("dtype casts and copies", r"\bto\b|_to_copy|copy_|clone|contiguous"),
+    ("dtype casts and copies", r"\bto\b|_?to_?copy|copy_|clone|contiguous"),
     ("loss", r"cross_entropy|nll_loss|log_softmax"),
 )
 
@@ -76,9 +77,16 @@ def grouped(profiler: Any, steps: int) -> dict[str, float]:
     for event in profiler.key_averages():
         if event.key.startswith("ProfilerStep"):
             continue
-        group = next((g for g, pattern in GROUPS if re.search(pattern, event.key)), "other operators")
+        group = next((g for g, pattern in GROUPS if re.search(pattern, event.key, re.I)), "other operators")
         totals[group] = totals.get(group, 0.0) + event.self_cpu_time_total / 1000 / steps
     return totals
+
+
+def top_operators(profiler: Any, steps: int, count: int = 10) -> list[list[str]]:
+    """The `count` operators with the most self time: name, ms per step, calls per step."""
+    events = sorted((e for e in profiler.key_averages() if not e.key.startswith("ProfilerStep")),
+                    key=lambda e: -e.self_cpu_time_total)[:count]  # fmt: skip
+    return [[f"`{e.key}`", f"{e.self_cpu_time_total / 1000 / steps:.1f}", f"{e.count / steps:g}"] for e in events]
 
 
 def main() -> None:
@@ -121,6 +129,10 @@ def main() -> None:
         f" `python benchmarks/cpu_step_profile.py {' '.join(sys.argv[1:])}`",
         "",
         markdown_table(["where", "ms per step", "share of the step"], rows, align="lrr"),
+        "",
+        "The operators with the most self time:",
+        "",
+        markdown_table(["operator", "ms per step", "calls per step"], top_operators(profiler.profiler, steps)),
     ]
     write_section(Path(args.out), "cpu-step-profile", "\n".join(section))
     print("\n".join(section))

@@ -52,6 +52,14 @@ def to_airbench(folder: Path, out: Path) -> Path:
     return out
 
 
+def pixel_change(first: Path, second: Path) -> tuple[float, float]:
+    """Between two `to_airbench` folders of the same images (e.g. the copy and the copy encoded once more): the
+    mean absolute pixel difference (0-255 scale) and the share of images whose pixels are all unchanged."""
+    a, b = (torch.load(folder / "train.pt")["images"] for folder in (first, second))
+    difference = (a.short() - b.short()).abs()
+    return difference.float().mean().item(), (difference.flatten(1).amax(1) == 0).float().mean().item()
+
+
 def _files(folder: Path) -> Iterator[tuple[Path, Path]]:
     """(file, its path relative to `folder`) for every image of every split."""
     for split in SPLITS:

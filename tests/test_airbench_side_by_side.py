@@ -145,3 +145,36 @@ def test_ablations_reuse_the_side_by_sides_airbench_run_of_the_same_seed_only(tm
     assert reused_airbench(str(records), 0) == runs[0]
     assert reused_airbench(str(records), 1) is None  # seed 1 has no airbench94 run: the ablation trains one
     assert reused_airbench(None, 0) is None
+
+
+def test_pixel_change_counts_what_a_second_encoding_moved(tmp_path: Path) -> None:
+    from benchmarks.jpeg_copy import pixel_change
+
+    source = write_image_folder(tmp_path / "src", {"train": 4, "test": 1}, size=32, suffix=".jpg")
+    twice = reencoded(source, tmp_path / "twice")
+    once_tensors, twice_tensors = to_airbench(source, tmp_path / "a"), to_airbench(twice, tmp_path / "b")
+    change, unchanged = pixel_change(once_tensors, twice_tensors)
+    a, b = (torch.load(f / "train.pt")["images"].numpy().astype(np.int64) for f in (once_tensors, twice_tensors))
+    assert change == pytest.approx(np.abs(a - b).mean(), rel=1e-6) and change > 0
+    assert unchanged == pytest.approx(np.mean([np.array_equal(x, y) for x, y in zip(a, b, strict=True)]))
+    assert pixel_change(once_tensors, once_tensors) == (0.0, 1.0)
+
+
+def test_from_records_writes_the_gap_analysis_again_from_the_saved_runs_without_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import benchmarks.airbench_side_by_side as script
+    from benchmarks.speed_runs import EpochRecord, RunRecord
+
+    found = [("recipe", RunRecord("fast_cpu", 0, "cpu", [EpochRecord(9, 231.0, 0.8705)])),
+             ("no-tta", RunRecord("fast_cpu no-tta", 0, "cpu", [EpochRecord(9, 230.0, 0.8601)]))]  # fmt: skip
+    script.save_ablation_runs(tmp_path, found)
+    assert script.saved_ablation_runs(tmp_path) == found
+    monkeypatch.setattr(script, "ablations", lambda args: pytest.fail("--from-records must not train"))
+    out = tmp_path / "RESULTS.md"
+    argv = ["x", "--ablations", "--from-records", "--seeds", "0", "--work", str(tmp_path), "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    script.main()
+    rows = {line.split(" | ")[0].strip("| "): line for line in read_section(out, "gap-analysis").splitlines()}
+    assert rows["recipe"].endswith("| 1 | 87.05 | +0.00 | 3.85 |")  # one run: no spread; 231 s = 3.85 min
+    assert rows["no-tta"].endswith("| 1 | 86.01 | -1.04 | 3.83 |")
