@@ -45,8 +45,8 @@ GROUPS = (  # (group, pattern on the operator's name, any case), first match win
 
 
 class StepProfiler(L.Callback):
-    """Steps torch.profiler's schedule after every training batch and times the recorded steps' wall clock
-    (from the batch's start to its end: the optimizer step is in, loading the next batch is not)."""
+    """Steps torch.profiler's schedule after every training batch, and times the recorded steps the way the
+    profiler bounds them: from one batch's end to the next one's, so fetching and augmenting a batch are in."""
 
     def __init__(self, warmup: int, steps: int) -> None:
         self.warmup, self.steps = warmup, steps
@@ -54,21 +54,21 @@ class StepProfiler(L.Callback):
                                 active=steps, repeat=1))  # fmt: skip
         self.step_s: list[float] = []
         self._batches = 0
-        self._start = 0.0
+        self._last_end = 0.0
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.profiler.start()
-
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, idx: int) -> None:
-        self._start = time.perf_counter()
+        self._last_end = time.perf_counter()
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        now = time.perf_counter()
         if self.warmup <= self._batches < self.warmup + self.steps:
-            self.step_s.append(time.perf_counter() - self._start)
+            self.step_s.append(now - self._last_end)
         self._batches += 1
         self.profiler.step()
         if self._batches == self.warmup + self.steps:
             self.profiler.stop()
+        self._last_end = time.perf_counter()  # the profiler's own bookkeeping is left out
 
 
 def grouped(profiler: Any, steps: int) -> dict[str, float]:
