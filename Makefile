@@ -18,7 +18,7 @@ help: ## list the targets
 # Re-installs only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev,export,sweep,postgres,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,export,sweep,postgres,bench]'
 	touch $@
 
 install: $(STAMP) ## create .venv and install litlab with its dev, export, sweep, postgres and bench extras (idempotent)
