@@ -75,8 +75,8 @@ report: $(STAMP) ## compare every run under logs/: logs/report.md (table) and lo
 sweep: $(STAMP) ## offline Optuna sweep of the demo (configs/sweeps/synthetic_mlp.yaml) into logs/sweeps/; rerun resumes
 	$(BIN)/litlab sweep configs/sweeps/synthetic_mlp.yaml $(ARGS)
 
-test: $(STAMP) ## run the default test suite (offline, CPU, a few minutes; one worker per core)
-	$(BIN)/python -m pytest -m "not slow" -q -n auto
+test: $(STAMP) ## run the default test suite (offline, CPU, a few minutes; one worker per core, a file per worker)
+	$(BIN)/python -m pytest -m "not slow" -q -n auto --dist loadfile
 
 test-all: $(STAMP) ## run every test, the slow ones too
 	$(BIN)/python -m pytest -q
