@@ -23,7 +23,7 @@ from benchmarks.jpeg_copy import pixel_change  # noqa: E402
 from benchmarks.litlab_api import environment_markdown, write_section  # noqa: E402
 from benchmarks.speed_plan import ABLATIONS, RECIPES, airbench_spec, litlab_spec, prepare, run  # noqa: E402
 from benchmarks.speed_report import per_epoch_table, per_run_table, spread, target_rows  # noqa: E402
-from benchmarks.speed_runs import RunRecord  # noqa: E402
+from benchmarks.speed_runs import RunRecord, read_runs, write_runs  # noqa: E402
 from benchmarks.targets import host_line, save_figures, versions, write_targets  # noqa: E402
 
 CPU_TARGETS = ((5, 0.90), (15, 0.93))  # (training minutes, test accuracy), issue #17
@@ -50,7 +50,7 @@ def side_by_side(args: argparse.Namespace) -> list[RunRecord]:
         specs += [litlab_spec(recipe, data, seed, Path(args.work) / "logs", args.smoke) for recipe in args.recipes]
         for spec in specs:
             runs.append(run(spec))
-            records.write_text(json.dumps([r.to_json() for r in runs], indent=1) + "\n")
+            write_runs(records, runs)
     return runs
 
 
@@ -102,8 +102,7 @@ def reused_airbench(records: str | None, seed: int) -> RunRecord | None:
     whether or not it was scored every epoch), so the ablations need not train it again."""
     if records is None:
         return None
-    found = [RunRecord.from_json(r) for r in json.loads(Path(records).read_text())]
-    return next((r for r in found if r.side == "airbench94" and r.seed == seed), None)
+    return next((r for r in read_runs(Path(records)) if r.side == "airbench94" and r.seed == seed), None)
 
 
 def save_ablation_runs(work: Path, found: list[tuple[str, RunRecord]]) -> None:

@@ -71,12 +71,15 @@ class StepProfiler(L.Callback):
         self._last_end = time.perf_counter()  # the profiler's own bookkeeping is left out
 
 
+def operators(profiler: Any) -> list[Any]:
+    """The profiler's per-operator averages, less its own per-step markers."""
+    return [e for e in profiler.key_averages() if not e.key.startswith("ProfilerStep")]
+
+
 def grouped(profiler: Any, steps: int) -> dict[str, float]:
     """Milliseconds of operator self time per step, by group; the unmatched operators under "other operators"."""
     totals: dict[str, float] = {}
-    for event in profiler.key_averages():
-        if event.key.startswith("ProfilerStep"):
-            continue
+    for event in operators(profiler):
         group = next((g for g, pattern in GROUPS if re.search(pattern, event.key, re.I)), "other operators")
         totals[group] = totals.get(group, 0.0) + event.self_cpu_time_total / 1000 / steps
     return totals
@@ -84,8 +87,7 @@ def grouped(profiler: Any, steps: int) -> dict[str, float]:
 
 def top_operators(profiler: Any, steps: int, count: int = 10) -> list[list[str]]:
     """The `count` operators with the most self time: name, ms per step, calls per step."""
-    events = sorted((e for e in profiler.key_averages() if not e.key.startswith("ProfilerStep")),
-                    key=lambda e: -e.self_cpu_time_total)[:count]  # fmt: skip
+    events = sorted(operators(profiler), key=lambda e: -e.self_cpu_time_total)[:count]
     return [[f"`{e.key}`", f"{e.self_cpu_time_total / 1000 / steps:.1f}", f"{e.count / steps:g}"] for e in events]
 
 

@@ -11,6 +11,7 @@ on cuDNN autotuning for the whole process, and the CPU adapter rebinds names whi
 """
 
 import contextlib
+import json
 import math
 import os
 import time
@@ -45,6 +46,15 @@ class RunRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "RunRecord":
         return cls(**{**data, "epochs": [EpochRecord(**e) for e in data["epochs"]]})
+
+
+def write_runs(path: Path, runs: list[RunRecord]) -> None:
+    """A list of run records as JSON (`read_runs` reads it back)."""
+    path.write_text(json.dumps([r.to_json() for r in runs], indent=1) + "\n")
+
+
+def read_runs(path: Path) -> list[RunRecord]:
+    return [RunRecord.from_json(r) for r in json.loads(path.read_text())]
 
 
 def run_airbench94(
