@@ -14,6 +14,7 @@ import argparse
 import datetime
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,21 +31,30 @@ CPU_TARGETS = ((5, 0.90), (15, 0.93))  # (training minutes, test accuracy), issu
 BARS = (0.90, 0.93, 0.94)
 
 
-def header(args: argparse.Namespace, what: str, when: datetime.datetime | None = None) -> str:
-    """Date (now, or `when` the runs were saved), host, versions, runs and the command."""
+def header(
+    args: argparse.Namespace,
+    what: str,
+    when: datetime.datetime | None = None,
+    kept: str = "",
+    seeds: Sequence[int] = (),
+) -> str:
+    """Date (now, or `when` the runs were saved), host, versions, runs and the command; `kept` says which runs
+    an earlier invocation measured (`--keep-earlier`), and `seeds` are then all the seeds reported."""
+    seeds = sorted(seeds or args.seeds)
     return (
-        f"Measured {when or datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC} on {host_line()}, {versions()};"
-        f" {len(args.seeds)} run(s) per side (seeds {', '.join(map(str, args.seeds))}), {what}."
+        f"Measured {when or datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}{kept} on {host_line()},"
+        f" {versions()}; {len(seeds)} run(s) per side (seeds {', '.join(map(str, seeds))}), {what}."
         f" Cells: mean ± sd [min, max] over the runs. Command: `python benchmarks/airbench_side_by_side.py"
         f" {' '.join(sys.argv[1:])}`"
     )
 
 
-def side_by_side(args: argparse.Namespace) -> list[RunRecord]:
-    """airbench94 and then each recipe, seed by seed; the records file is rewritten after every run."""
+def side_by_side(args: argparse.Namespace, kept: list[RunRecord]) -> list[RunRecord]:
+    """airbench94 and then each recipe, seed by seed, after the `kept` runs; the records file is rewritten after
+    every run."""
     data = prepare(Path(args.source), Path(args.work), args.smoke)
     records = Path(args.work) / "side_by_side_runs.json"
-    runs = []
+    runs = list(kept)
     for seed in args.seeds:
         specs = [airbench_spec(data, seed, "cpu", args.smoke)]
         specs += [litlab_spec(recipe, data, seed, Path(args.work) / "logs", args.smoke) for recipe in args.recipes]
@@ -52,6 +62,21 @@ def side_by_side(args: argparse.Namespace) -> list[RunRecord]:
             runs.append(run(spec))
             write_runs(records, runs)
     return runs
+
+
+def earlier_runs(args: argparse.Namespace) -> tuple[list[RunRecord], str]:
+    """With `--keep-earlier`: the saved runs of the same sides and other seeds, and a note on when they were
+    measured, so that seeds can be added one invocation at a time (a seed of all sides takes about an hour)."""
+    records = Path(args.work) / "side_by_side_runs.json"
+    if not (args.keep_earlier and records.is_file()):
+        return [], ""
+    sides = {"airbench94", *args.recipes}
+    kept = [r for r in read_runs(records) if r.side in sides and r.seed not in args.seeds]
+    if not kept:
+        return [], ""
+    saved = datetime.datetime.fromtimestamp(records.stat().st_mtime, datetime.UTC)
+    seeds = ", ".join(map(str, sorted({r.seed for r in kept})))
+    return kept, f" (seed(s) {seeds}: an earlier invocation, saved {saved:%Y-%m-%d %H:%M UTC})"
 
 
 def ablations(args: argparse.Namespace) -> list[tuple[str, RunRecord]]:
@@ -128,6 +153,8 @@ def main() -> None:
     parser.add_argument("--reuse-airbench", metavar="RUNS_JSON", help=reuse)
     parser.add_argument("--from-records", action="store_true", help="ablations: write the section from the runs"
                         " saved in WORK/ablation_runs.json, training nothing")  # fmt: skip
+    keep = "side by side: report the saved runs of other seeds in WORK/side_by_side_runs.json beside the new ones"
+    parser.add_argument("--keep-earlier", action="store_true", help=keep + " (add seeds an invocation at a time)")
     parser.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch: code paths only")
     args = parser.parse_args()
     out = Path(args.out)
@@ -137,16 +164,19 @@ def main() -> None:
 
         found = saved_ablation_runs(Path(args.work)) if args.from_records else ablations(args)
         when = records_time(Path(args.work)) if args.from_records else None
-        section = ablation_section(found, header(args, what, when), data_notes(Path(args.work), args.smoke))
+        twice_ran = any(name == "jpeg-twice" for name, _ in found)
+        notes = data_notes(Path(args.work), args.smoke) if twice_ran else []
+        section = ablation_section(found, header(args, what, when), notes)
         write_section(out, "gap-analysis", section)
         print(f"wrote the gap-analysis section of {out}")
         return
-    runs = side_by_side(args)
+    kept, kept_note = earlier_runs(args)
+    runs = side_by_side(args, kept)
     litlab_sides = [r.side for r in runs if r.side != "airbench94"]
     section = [
         "## airbench94 beside litlab, CPU (`benchmarks/airbench_side_by_side.py`)",
         "",
-        header(args, what) + ".",
+        header(args, what, kept=kept_note, seeds=sorted({r.seed for r in runs})) + ".",
         "",
         "Test accuracy: all test images, flip-and-shift TTA on both sides, after every epoch. Training minutes:"
         " each side's own clock, evaluation excluded (airbench's includes its whitening set-up). Wall: the run"

@@ -178,3 +178,49 @@ def test_from_records_writes_the_gap_analysis_again_from_the_saved_runs_without_
     rows = {line.split(" | ")[0].strip("| "): line for line in read_section(out, "gap-analysis").splitlines()}
     assert rows["recipe"].endswith("| 1 | 87.05 | +0.00 | 3.85 |")  # one run: no spread; 231 s = 3.85 min
     assert rows["no-tta"].endswith("| 1 | 86.01 | -1.04 | 3.83 |")
+
+
+def test_the_note_on_twice_encoded_data_comes_only_with_the_jpeg_twice_ablation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import benchmarks.airbench_side_by_side as script
+    from benchmarks.speed_runs import EpochRecord, RunRecord
+
+    monkeypatch.setattr(script, "data_notes", lambda work, smoke: ["NOTE ON THE TWICE-ENCODED DATA"])
+    out = tmp_path / "RESULTS.md"
+    monkeypatch.setattr(sys, "argv", ["x", "--ablations", "--from-records", "--work", str(tmp_path), "--out", str(out)])
+    found = [("recipe", RunRecord("fast_cpu", 0, "cpu", [EpochRecord(9, 231.0, 0.87)]))]
+    for ablation in ("no-tta", "jpeg-twice"):
+        found.append((ablation, RunRecord(f"fast_cpu {ablation}", 0, "cpu", [EpochRecord(9, 230.0, 0.86)])))
+        script.save_ablation_runs(tmp_path, found)
+        script.main()
+        noted = "NOTE ON THE TWICE-ENCODED DATA" in read_section(out, "gap-analysis")
+        assert noted == (ablation == "jpeg-twice")
+
+
+def test_keep_earlier_reports_the_saved_seeds_beside_the_new_ones_and_replaces_a_rerun_seed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import benchmarks.airbench_side_by_side as script
+    from benchmarks.speed_runs import EpochRecord, RunRecord, read_runs, write_runs
+
+    def record(side: str, seed: int, accuracy: float) -> RunRecord:
+        return RunRecord(side, seed, "cpu", [EpochRecord(1, 60.0, accuracy)], wall_s=90.0)
+
+    earlier = [record("airbench94", 0, 0.90), record("fast_cpu", 0, 0.86), record("fast_cpu_15min", 0, 0.91),
+               record("fast_cpu", 1, 0.10)]  # fmt: skip
+    write_runs(tmp_path / "side_by_side_runs.json", earlier)
+    monkeypatch.setattr(script, "prepare", lambda *args: None)
+    monkeypatch.setattr(script, "airbench_spec", lambda data, seed, *rest: {"side": "airbench94", "seed": seed})
+    monkeypatch.setattr(script, "litlab_spec", lambda recipe, data, seed, *rest: {"side": recipe, "seed": seed})
+    monkeypatch.setattr(script, "run", lambda spec: record(spec["side"], spec["seed"], 0.88))
+    out = tmp_path / "RESULTS.md"
+    argv = ["x", "--seeds", "1", "--recipes", "fast_cpu", "--keep-earlier", "--work", str(tmp_path), "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    script.main()
+    saved = [(r.side, r.seed, r.epochs[-1].acc) for r in read_runs(tmp_path / "side_by_side_runs.json")]
+    # fast_cpu_15min was not asked for, and seed 1's earlier fast_cpu run is replaced by the new one
+    assert saved == [("airbench94", 0, 0.90), ("fast_cpu", 0, 0.86), ("airbench94", 1, 0.88), ("fast_cpu", 1, 0.88)]
+    section = read_section(out, "airbench-side-by-side")
+    assert "2 run(s) per side (seeds 0, 1)" in section and "(seed(s) 0: an earlier invocation, saved " in section
+    assert "| fast_cpu | 2 | 1 | 87.00 ± 1.41 [86.00, 88.00] |" in section  # mean and sd of 0.86 and 0.88
