@@ -132,6 +132,16 @@ def test_test_report_files(runs: dict, test_events: EventAccumulator) -> None:
     assert Image.open(folder / "confusion_matrix.png").size[0] > 400
 
 
+def test_the_run_folders_pictures_are_what_tensorboard_shows(runs: dict, test_events: EventAccumulator) -> None:
+    files = {"confusion_matrix.png": "test/confusion_matrix", "roc.png": "test/roc_curves",
+             "reliability.png": "test/reliability_diagram"}  # fmt: skip
+    for name, tag in files.items():
+        shown = png(test_events.Images(tag)[-1].encoded_image_string)  # `litlab test`'s, written into its folder
+        saved = np.asarray(Image.open(runs["test"] / name).convert("RGB"))
+        assert shown.shape == saved.shape and np.array_equal(shown, saved), name
+        assert shown.std() > 10
+
+
 def session_info(run: Path) -> dict[str, bytes]:
     try:
         return accumulator(run).PluginTagToContent(metadata.PLUGIN_NAME)

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +141,27 @@ def test_regression_metrics_equal_the_oracle(tmp_path: Path, capsys: pytest.Capt
     assert set(printed) == {f"test/{name}" for name in expected}
     for name, value in expected.items():
         assert printed[f"test/{name}"] == pytest.approx(value, **TOLERANCE), name
+
+
+def test_auroc_leaves_out_classes_without_positives_or_negatives_and_says_nothing() -> None:
+    """An unshuffled evaluation set sorted by class (an image folder) starts with batches of one class."""
+    from litlab.tasks.metrics import PresentClassesAUROC
+
+    generator = torch.Generator().manual_seed(0)
+    scores = torch.rand(12, 4, generator=generator).softmax(dim=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torchmetrics warns about both cases; they are handled, not news
+        one_class = PresentClassesAUROC(4)
+        one_class.update(scores, torch.zeros(12, dtype=torch.long))
+        assert one_class.compute().isnan()  # no class has both positives and negatives: undefined
+        two_classes = PresentClassesAUROC(4)
+        targets = torch.tensor([0, 1] * 6)
+        two_classes.update(scores, targets)
+        value = two_classes.compute().item()
+
+    def counted(c: int) -> float:  # P(a positive outscores a negative), ties half
+        positive, negative = scores[targets == c, c].numpy(), scores[targets != c, c].numpy()
+        pairs = positive[:, None] - negative[None, :]
+        return float((pairs > 0).mean() + 0.5 * (pairs == 0).mean())
+
+    assert value == pytest.approx((counted(0) + counted(1)) / 2, abs=1e-6)

@@ -150,3 +150,19 @@ def test_script_writes_both_files(logs: Path) -> None:
     assert script.returncode == 0, script.stderr
     assert (logs / "report.md").is_file() and (logs / "report.png").is_file()
     assert str(logs / "report.md") in script.stdout
+
+
+def test_run_configs_read_as_pyyaml_reads_them_and_a_broken_one_is_named(tmp_path: Path) -> None:
+    from litlab.runs.folders import is_training_run, read_yaml
+
+    saved = tmp_path / "fit" / "config.yaml"
+    saved.parent.mkdir()
+    saved.write_text((CONFIGS / "synthetic_mlp.yaml").read_text() + "trainer:\n  max_epochs: 3\n  devices: [0, 1]\n")
+    assert read_yaml(saved) == yaml.safe_load(saved.read_text())
+    assert is_training_run(saved.parent) is True
+    broken = tmp_path / "broken" / "config.yaml"
+    broken.parent.mkdir()
+    broken.write_text("trainer: {max_epochs: 3\n")
+    with pytest.raises(yaml.YAMLError):
+        read_yaml(broken)
+    assert is_training_run(broken.parent) is None

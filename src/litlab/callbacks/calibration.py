@@ -11,6 +11,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from litlab.callbacks.figure_output import log_figure
 from litlab.callbacks.figures import reliability_figure
 from litlab.callbacks.lookup import run_folder, tensorboard_writer
 from litlab.tasks.metrics import CALIBRATION_BINS
@@ -68,9 +69,6 @@ class ReliabilityDiagram(L.Callback):
             shown[1] / count.clamp_min(1), shown[2] / count.clamp_min(1), count,
             f"test reliability: ECE {ece:.4f} over {int(count.sum())} samples",
         )  # fmt: skip
-        writer = tensorboard_writer(trainer)
-        if writer is not None:
-            writer.add_figure("test/reliability_diagram", figure, global_step=trainer.global_step, close=False)
         folder = run_folder(trainer)
-        if folder is not None:
-            figure.savefig(folder / "reliability.png", dpi=100)
+        png = folder / "reliability.png" if folder else None
+        log_figure(tensorboard_writer(trainer), "test/reliability_diagram", figure, trainer.global_step, png)

@@ -16,6 +16,7 @@ from torchmetrics.classification import MultilabelROC
 from torchmetrics.functional.classification import multilabel_precision_recall_curve, multilabel_roc
 from torchmetrics.utilities import dim_zero_cat
 
+from litlab.callbacks.figure_output import log_figure
 from litlab.callbacks.figures import per_class_figure, roc_figure
 from litlab.callbacks.lookup import class_names, run_folder, tensorboard_writer
 
@@ -112,21 +113,18 @@ class LabelReport(L.Callback):
             if not table["auroc"][j].isnan()
         }
         roc = roc_figure(curves, "test ROC per label")
-        writer = tensorboard_writer(trainer)
+        writer, step = tensorboard_writer(trainer), trainer.global_step
         if writer is not None:
-            step = trainer.global_step
             probabilities, targets = table["data"]
             for j, name in enumerate(names):
                 writer.add_pr_curve(f"test/pr_curve/{name}", targets[:, j], probabilities[:, j], global_step=step)
                 writer.add_scalar(f"test/best_threshold/{name}", table["best_threshold"][j].item(), step)
-            writer.add_figure("test/per_label", bar_figure, global_step=step, close=False)
-            writer.add_figure("test/roc_curves", roc, global_step=step, close=False)
         folder = run_folder(trainer)
+        log_figure(writer, "test/per_label", bar_figure, step, folder / "per_label.png" if folder else None)
+        log_figure(writer, "test/roc_curves", roc, step, folder / "roc.png" if folder else None)
         if folder is None:
             return
         with (folder / "per_label.csv").open("w", newline="") as file:
             out = csv.writer(file)
             out.writerow(["label", *columns])
             out.writerows(rows)
-        bar_figure.savefig(folder / "per_label.png", dpi=100)
-        roc.savefig(folder / "roc.png", dpi=100)

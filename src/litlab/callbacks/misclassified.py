@@ -9,6 +9,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from litlab.callbacks.figure_output import log_figure
 from litlab.callbacks.figures import display_images, image_grid_figure, is_image_batch
 from litlab.callbacks.lookup import class_names, normalisation, tensorboard_writer
 
@@ -80,5 +81,5 @@ class WorstMisclassified(L.Callback):
         ]
         mean, std = normalisation(trainer)
         figure = image_grid_figure(display_images(best["image"], mean, std), titles)
-        writer.add_figure("test/worst_misclassified", figure, global_step=trainer.global_step)
+        log_figure(writer, "test/worst_misclassified", figure, trainer.global_step)
         self._best = {}

@@ -7,6 +7,7 @@ so they agree exactly with the macro figures: the mean of the per-class accuraci
 import lightning as L
 import torch
 
+from litlab.callbacks.figure_output import log_figure
 from litlab.callbacks.figures import per_class_figure
 from litlab.callbacks.lookup import class_names, tensorboard_writer
 
@@ -44,4 +45,4 @@ class PerClassMetrics(L.Callback):
                 writer.add_scalar(f"test/{metric}_per_class/{name}", value, global_step=step)
         bars = {"accuracy": scores["acc"], "precision": scores["precision"], "F1": scores["f1"]}
         figure = per_class_figure(bars, names, f"test scores per class ({int(scores['support'].sum())} samples)")
-        writer.add_figure("test/per_class", figure, global_step=step)
+        log_figure(writer, "test/per_class", figure, step)

@@ -13,6 +13,7 @@ import lightning as L
 import torch
 from torchmetrics.classification import MulticlassROC
 
+from litlab.callbacks.figure_output import log_figure
 from litlab.callbacks.figures import roc_figure
 from litlab.callbacks.lookup import class_names, run_folder, tensorboard_writer
 
@@ -77,11 +78,10 @@ class ROCCurves(L.Callback):
         if writer is not None:
             for name, area in areas.items():
                 writer.add_scalar(f"test/auroc_per_class/{name}", area, global_step=trainer.global_step)
-            writer.add_figure("test/roc_curves", figure, global_step=trainer.global_step, close=False)
         folder = run_folder(trainer)
+        log_figure(writer, "test/roc_curves", figure, trainer.global_step, folder / "roc.png" if folder else None)
         if folder is None:
             return
-        figure.savefig(folder / "roc.png", dpi=100)
         with (folder / "roc_auc.csv").open("w", newline="") as file:
             writer_csv = csv.writer(file)
             writer_csv.writerow(["class", "auroc"])

@@ -9,6 +9,7 @@ from typing import Any
 
 import lightning as L
 
+from litlab.callbacks.figure_output import log_figure
 from litlab.callbacks.figures import display_images, image_grid_figure, is_image_batch
 from litlab.callbacks.lookup import class_names, normalisation, tensorboard_writer
 
@@ -39,4 +40,4 @@ class TrainSampleGrid(L.Callback):
         titles = [names[label] if isinstance(label, int) and label < len(names) else str(label) for label in labels]
         mean, std = normalisation(trainer)
         figure = image_grid_figure(display_images(images, mean, std), titles)
-        writer.add_figure("train/samples", figure, global_step=trainer.global_step)
+        log_figure(writer, "train/samples", figure, trainer.global_step)

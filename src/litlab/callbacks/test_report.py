@@ -14,7 +14,8 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from litlab.callbacks.figures import confusion_figure
+from litlab.callbacks.confusion_figure import confusion_pixels, confusion_title
+from litlab.callbacks.figure_output import log_pixels
 from litlab.callbacks.lookup import class_names, run_folder
 from litlab.callbacks.per_class import per_class_scores
 
@@ -75,7 +76,6 @@ class TestReport(L.Callback):
         counts = [[name, *row] for name, row in zip(names, matrix.tolist(), strict=True)]
         write_csv(folder / "confusion_matrix.csv", ["true \\ pred", *names], counts)
 
-        accuracy = matrix.diagonal().sum() / matrix.sum().clamp_min(1)
-        figure = confusion_figure(matrix, names, f"test confusion matrix: accuracy {accuracy:.4f}")
-        figure.savefig(folder / "confusion_matrix.png", dpi=100)
+        pixels = confusion_pixels(matrix, names, confusion_title("test", matrix))  # drawn once for TensorBoard too
+        log_pixels(None, "test/confusion_matrix", pixels, trainer.global_step, folder / "confusion_matrix.png")
         print(f"Test report written to {folder}: test_metrics.json, per_class.csv, confusion_matrix.png/.csv")

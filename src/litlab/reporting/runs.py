@@ -15,7 +15,7 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2, metadata
 
-from litlab.runs.folders import is_training_run
+from litlab.runs.folders import is_training_run, read_yaml
 
 Series = list[tuple[int, float, float]]  # (step, value, wall time)
 SIZE_GUIDANCE = {"scalars": 0, "images": 1, "histograms": 1, "tensors": 1, "audio": 1, "compressedHistograms": 1}
@@ -136,7 +136,7 @@ def load_run(path: Path, root: Path) -> Run:
     run = Run(path=path, name=str(path.relative_to(root)))
     try:
         if (path / "config.yaml").is_file():
-            loaded = yaml.safe_load((path / "config.yaml").read_text())
+            loaded = read_yaml(path / "config.yaml")
             run.config = loaded if isinstance(loaded, dict) else {}
         run.ckpt_path = _ckpt_path(path, run.config)
     except (OSError, ValueError, yaml.YAMLError) as error:

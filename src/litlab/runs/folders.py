@@ -12,6 +12,14 @@ import yaml
 
 VERSION_FOLDER = re.compile(r"version_(\d+)")
 EVALUATION_KEYS = {"verbose", "return_predictions"}  # in the config LightningCLI saves for validate/test/predict
+# libyaml's parser where PyYAML was built with it: a run's config.yaml in about 1 ms instead of 8 (a report
+# or a resume reads one per run folder). Same documents, same YAMLError on a broken file.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(path: Path) -> object:
+    """The YAML document in `path`, safely loaded (raises OSError or yaml.YAMLError)."""
+    return yaml.load(path.read_text(), Loader=SafeLoader)  # noqa: S506 - a safe loader
 
 
 def version_of(run: Path) -> int | str:
@@ -30,7 +38,7 @@ def is_training_run(run: Path) -> bool | None:
     folder holds no readable config.yaml to tell."""
     config = run / "config.yaml"
     try:
-        loaded = yaml.safe_load(config.read_text()) if config.is_file() else None
+        loaded = read_yaml(config) if config.is_file() else None
     except (OSError, yaml.YAMLError):
         return None
     if not isinstance(loaded, dict):

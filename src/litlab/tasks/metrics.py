@@ -36,8 +36,8 @@ class PresentClassesAUROC(MulticlassAUROC):
         super().__init__(num_classes, average="none", thresholds=None)
 
     def compute(self) -> torch.Tensor:
-        with warnings.catch_warnings():  # "No positive samples in targets": such a class is left out below
-            warnings.filterwarnings("ignore", message="No positive samples in targets")
+        with warnings.catch_warnings():  # "No positive/negative samples in targets": such a class is left out below
+            warnings.filterwarnings("ignore", message="No (positive|negative) samples in targets")
             per_class = super().compute()  # states are already synced across processes here
         counts = torch.bincount(dim_zero_cat(self.target), minlength=self.num_classes)
         defined = (counts > 0) & (counts < counts.sum()) & ~per_class.isnan()
