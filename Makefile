@@ -9,16 +9,19 @@ PORT   ?= 6006
 JPG_ARCHIVE ?= ../shared/data/cifar10-jpg.tar.gz
 
 .DEFAULT_GOAL := help
+# The byte-code cache must be written (some hosts turn it off) or every process recompiles torch.
+unexport PYTHONDONTWRITEBYTECODE
 .PHONY: help install train demo resume bench bench-accuracy bench-airbench bench-gap gpu-wheels data-jpg table-data test-run predict tensorboard report sweep test test-all lint browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 	@echo "  Variables:           CONFIG=<yaml> (default $(CONFIG)), ARGS='<overrides>', e.g. ARGS='--trainer.max_epochs 3'"
 
-# Re-installs only when pyproject.toml is newer than the stamp.
+# Re-installs only when pyproject.toml is newer than the stamp. --no-compile: byte-compiling all of torch
+# takes about 20 s of the install; instead Python compiles, and caches, only what it imports.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,export,sweep,postgres,bench]'
+	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev,export,sweep,postgres,bench]'
 	touch $@
 
 install: $(STAMP) ## create .venv and install litlab with its dev, export, sweep, postgres and bench extras (idempotent)
