@@ -79,10 +79,11 @@ def earlier_runs(args: argparse.Namespace) -> tuple[list[RunRecord], str]:
     return kept, f" (seed(s) {seeds}: an earlier invocation, saved {saved:%Y-%m-%d %H:%M UTC})"
 
 
-def ablations(args: argparse.Namespace) -> list[tuple[str, RunRecord]]:
+def ablations(args: argparse.Namespace, kept: list[tuple[str, RunRecord]]) -> list[tuple[str, RunRecord]]:
     """The chosen ablations of `args.ablation_recipe` (all by default), and airbench94 on the copy and the
-    twice-encoded copy, each over the seeds; with `--final-only` each run is scored after its last epoch only."""
-    found = []
+    twice-encoded copy, each over the seeds, after the `kept` runs; with `--final-only` each run is scored after
+    its last epoch only."""
+    found = list(kept)
     score_every = 0 if args.final_only else 1
     for ablation in (a for a in ABLATIONS if a.name in args.ablation_names):
         data = prepare(Path(args.source), Path(args.work), args.smoke, ablation.jpeg_twice)
@@ -102,6 +103,20 @@ def saved_ablation_runs(work: Path) -> list[tuple[str, RunRecord]]:
     """What `save_ablation_runs` kept, to write the section again without training (`--from-records`)."""
     rows = json.loads((work / "ablation_runs.json").read_text())
     return [(row.pop("ablation"), RunRecord.from_json(row)) for row in rows]
+
+
+def earlier_ablation_runs(args: argparse.Namespace) -> tuple[list[tuple[str, RunRecord]], str]:
+    """With `--keep-earlier`: the saved runs of the chosen ablations and other seeds, and a note on when they were
+    measured (a seed of every ablation takes about 40 minutes)."""
+    work = Path(args.work)
+    if not (args.keep_earlier and (work / "ablation_runs.json").is_file()):
+        return [], ""
+    chosen = set(args.ablation_names)
+    kept = [(n, r) for n, r in saved_ablation_runs(work) if n in chosen and r.seed not in args.seeds]
+    if not kept:
+        return [], ""
+    seeds = ", ".join(map(str, sorted({r.seed for _, r in kept})))
+    return kept, f" (seed(s) {seeds}: an earlier invocation, saved {records_time(work):%Y-%m-%d %H:%M UTC})"
 
 
 def records_time(work: Path) -> datetime.datetime:
@@ -153,7 +168,10 @@ def main() -> None:
     parser.add_argument("--reuse-airbench", metavar="RUNS_JSON", help=reuse)
     parser.add_argument("--from-records", action="store_true", help="ablations: write the section from the runs"
                         " saved in WORK/ablation_runs.json, training nothing")  # fmt: skip
-    keep = "side by side: report the saved runs of other seeds in WORK/side_by_side_runs.json beside the new ones"
+    keep = (
+        "report the saved runs of other seeds (WORK/side_by_side_runs.json, or WORK/ablation_runs.json with"
+        " --ablations) beside the new ones"
+    )
     parser.add_argument("--keep-earlier", action="store_true", help=keep + " (add seeds an invocation at a time)")
     parser.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch: code paths only")
     args = parser.parse_args()
@@ -162,11 +180,13 @@ def main() -> None:
     if args.ablations:
         from benchmarks.ablation_report import ablation_section
 
-        found = saved_ablation_runs(Path(args.work)) if args.from_records else ablations(args)
+        kept, kept_note = ([], "") if args.from_records else earlier_ablation_runs(args)
+        found = saved_ablation_runs(Path(args.work)) if args.from_records else ablations(args, kept)
         when = records_time(Path(args.work)) if args.from_records else None
         twice_ran = any(name == "jpeg-twice" for name, _ in found)
         notes = data_notes(Path(args.work), args.smoke) if twice_ran else []
-        section = ablation_section(found, header(args, what, when), notes)
+        seeds = sorted({r.seed for _, r in found})
+        section = ablation_section(found, header(args, what, when, kept_note, seeds), notes)
         write_section(out, "gap-analysis", section)
         print(f"wrote the gap-analysis section of {out}")
         return
