@@ -17,8 +17,8 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 	@echo "  Variables:           CONFIG=<yaml> (default $(CONFIG)), ARGS='<overrides>', e.g. ARGS='--trainer.max_epochs 3'"
 
-# Re-installs only when pyproject.toml is newer than the stamp. --no-compile: byte-compiling all of torch
-# takes about 20 s of the install; instead Python compiles, and caches, only what it imports.
+# Re-installs only when pyproject.toml is newer than the stamp. --no-compile: byte-compiling all of torch is a
+# large share of the install (RESULTS.md); instead Python compiles, and caches, only what it imports.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev,export,sweep,postgres,bench]'
