@@ -74,9 +74,13 @@ def earlier_runs(args: argparse.Namespace) -> tuple[list[RunRecord], str]:
     kept = [r for r in read_runs(records) if r.side in sides and r.seed not in args.seeds]
     if not kept:
         return [], ""
+    return kept, earlier_note({r.seed for r in kept}, records)
+
+
+def earlier_note(seeds: set[int], records: Path) -> str:
+    """' (seed(s) 0, 1: an earlier invocation, saved <when `records` was last written>)' for the header."""
     saved = datetime.datetime.fromtimestamp(records.stat().st_mtime, datetime.UTC)
-    seeds = ", ".join(map(str, sorted({r.seed for r in kept})))
-    return kept, f" (seed(s) {seeds}: an earlier invocation, saved {saved:%Y-%m-%d %H:%M UTC})"
+    return f" (seed(s) {', '.join(map(str, sorted(seeds)))}: an earlier invocation, saved {saved:%Y-%m-%d %H:%M UTC})"
 
 
 def ablations(args: argparse.Namespace, kept: list[tuple[str, RunRecord]]) -> list[tuple[str, RunRecord]]:
@@ -115,8 +119,7 @@ def earlier_ablation_runs(args: argparse.Namespace) -> tuple[list[tuple[str, Run
     kept = [(n, r) for n, r in saved_ablation_runs(work) if n in chosen and r.seed not in args.seeds]
     if not kept:
         return [], ""
-    seeds = ", ".join(map(str, sorted({r.seed for _, r in kept})))
-    return kept, f" (seed(s) {seeds}: an earlier invocation, saved {records_time(work):%Y-%m-%d %H:%M UTC})"
+    return kept, earlier_note({r.seed for _, r in kept}, work / "ablation_runs.json")
 
 
 def records_time(work: Path) -> datetime.datetime:

@@ -22,14 +22,13 @@ def confusion_title(stage: str, matrix: torch.Tensor, epoch: int | None = None) 
 def confusion_pixels(matrix: torch.Tensor, names: Sequence[str], title: str) -> np.ndarray:
     """The drawn figure of `confusion_figure` as (height, width, 3) uint8. The last one drawn is kept: after a
     test, TensorBoard's image (ConfusionMatrixFigure) and confusion_matrix.png (TestReport) are one drawing."""
-    counts = matrix.detach().cpu().to(torch.int64)
-    return _drawn(counts.numpy().tobytes(), len(counts), tuple(names), title)
+    counts = tuple(map(tuple, matrix.detach().cpu().to(torch.int64).tolist()))  # hashable, for the cache
+    return _drawn(counts, tuple(names), title)
 
 
 @functools.lru_cache(maxsize=1)
-def _drawn(counts: bytes, n: int, names: tuple[str, ...], title: str) -> np.ndarray:
-    matrix = torch.from_numpy(np.frombuffer(counts, dtype=np.int64).reshape(n, n).copy())
-    pixels = draw(confusion_figure(matrix, names, title))
+def _drawn(counts: tuple[tuple[int, ...], ...], names: tuple[str, ...], title: str) -> np.ndarray:
+    pixels = draw(confusion_figure(torch.tensor(counts), names, title))
     pixels.flags.writeable = False  # shared by the callers
     return pixels
 

@@ -33,4 +33,9 @@ def log_pixels(writer: SummaryWriter | None, tag: str, pixels: np.ndarray, step:
     if writer is not None:
         writer.add_image(tag, pixels, global_step=step, dataformats="HWC")
     if png is not None:
-        Image.fromarray(pixels).save(png)
+        save_pixels(pixels, png)
+
+
+def save_pixels(pixels: np.ndarray, png: Path) -> None:
+    """(height, width, 3) uint8 `pixels` as the PNG file `png`."""
+    Image.fromarray(pixels).save(png)

@@ -15,7 +15,7 @@ import lightning as L
 import torch
 
 from litlab.callbacks.confusion_figure import confusion_pixels, confusion_title
-from litlab.callbacks.figure_output import log_pixels
+from litlab.callbacks.figure_output import save_pixels
 from litlab.callbacks.lookup import class_names, run_folder
 from litlab.callbacks.per_class import per_class_scores
 
@@ -77,5 +77,5 @@ class TestReport(L.Callback):
         write_csv(folder / "confusion_matrix.csv", ["true \\ pred", *names], counts)
 
         pixels = confusion_pixels(matrix, names, confusion_title("test", matrix))  # drawn once for TensorBoard too
-        log_pixels(None, "test/confusion_matrix", pixels, trainer.global_step, folder / "confusion_matrix.png")
+        save_pixels(pixels, folder / "confusion_matrix.png")
         print(f"Test report written to {folder}: test_metrics.json, per_class.csv, confusion_matrix.png/.csv")
