@@ -65,22 +65,33 @@ def side_by_side(args: argparse.Namespace, kept: list[RunRecord]) -> list[RunRec
 
 
 def earlier_runs(args: argparse.Namespace) -> tuple[list[RunRecord], str]:
-    """With `--keep-earlier`: the saved runs of the same sides and other seeds, and a note on when they were
-    measured, so that seeds can be added one invocation at a time (a seed of all sides takes about an hour)."""
+    """With `--keep-earlier`: every saved run this invocation does not train again (another seed, or a side not
+    asked for), and a note on which they are and when they were saved, so that seeds and sides can be added one
+    invocation at a time (a seed of all sides takes about an hour)."""
     records = Path(args.work) / "side_by_side_runs.json"
     if not (args.keep_earlier and records.is_file()):
         return [], ""
-    sides = {"airbench94", *args.recipes}
-    kept = [r for r in read_runs(records) if r.side in sides and r.seed not in args.seeds]
+    redone = {"airbench94", *args.recipes}
+    kept = [r for r in read_runs(records) if not (r.side in redone and r.seed in args.seeds)]
     if not kept:
         return [], ""
-    return kept, earlier_note({r.seed for r in kept}, records)
+    return kept, earlier_note([(r.side, r.seed) for r in kept], records)
 
 
-def earlier_note(seeds: set[int], records: Path) -> str:
-    """' (seed(s) 0, 1: an earlier invocation, saved <when `records` was last written>)' for the header."""
+def earlier_note(kept: Sequence[tuple[str, int]], records: Path) -> str:
+    """' (earlier invocations, saved by <when `records` was last written>: a, b seed(s) 0, 1; c seed(s) 0)' for the
+    header: the kept (name, seed) runs, names grouped by their seeds."""
+    seeds_by_name: dict[str, set[int]] = {}
+    for name, seed in kept:
+        seeds_by_name.setdefault(name, set()).add(seed)
+    names_by_seeds: dict[tuple[int, ...], list[str]] = {}
+    for name, seeds in seeds_by_name.items():
+        names_by_seeds.setdefault(tuple(sorted(seeds)), []).append(name)
+    groups = "; ".join(
+        f"{', '.join(names)} seed(s) {', '.join(map(str, seeds))}" for seeds, names in names_by_seeds.items()
+    )
     saved = datetime.datetime.fromtimestamp(records.stat().st_mtime, datetime.UTC)
-    return f" (seed(s) {', '.join(map(str, sorted(seeds)))}: an earlier invocation, saved {saved:%Y-%m-%d %H:%M UTC})"
+    return f" (earlier invocations, saved by {saved:%Y-%m-%d %H:%M UTC}: {groups})"
 
 
 def ablations(args: argparse.Namespace, kept: list[tuple[str, RunRecord]]) -> list[tuple[str, RunRecord]]:
@@ -110,16 +121,17 @@ def saved_ablation_runs(work: Path) -> list[tuple[str, RunRecord]]:
 
 
 def earlier_ablation_runs(args: argparse.Namespace) -> tuple[list[tuple[str, RunRecord]], str]:
-    """With `--keep-earlier`: the saved runs of the chosen ablations and other seeds, and a note on when they were
-    measured (a seed of every ablation takes about 40 minutes)."""
+    """With `--keep-earlier`: every saved run this invocation does not train again (another seed, or an ablation
+    not asked for), and a note on which they are and when they were saved (a seed of every ablation takes about
+    40 minutes)."""
     work = Path(args.work)
     if not (args.keep_earlier and (work / "ablation_runs.json").is_file()):
         return [], ""
-    chosen = set(args.ablation_names)
-    kept = [(n, r) for n, r in saved_ablation_runs(work) if n in chosen and r.seed not in args.seeds]
+    redone = set(args.ablation_names)
+    kept = [(n, r) for n, r in saved_ablation_runs(work) if not (n in redone and r.seed in args.seeds)]
     if not kept:
         return [], ""
-    return kept, earlier_note({r.seed for _, r in kept}, work / "ablation_runs.json")
+    return kept, earlier_note([(n, r.seed) for n, r in kept], work / "ablation_runs.json")
 
 
 def records_time(work: Path) -> datetime.datetime:
@@ -172,10 +184,12 @@ def main() -> None:
     parser.add_argument("--from-records", action="store_true", help="ablations: write the section from the runs"
                         " saved in WORK/ablation_runs.json, training nothing")  # fmt: skip
     keep = (
-        "report the saved runs of other seeds (WORK/side_by_side_runs.json, or WORK/ablation_runs.json with"
-        " --ablations) beside the new ones"
+        "report every saved run this invocation does not train again (other seeds, other sides or ablations;"
+        " WORK/side_by_side_runs.json, or WORK/ablation_runs.json with --ablations) beside the new ones"
     )
-    parser.add_argument("--keep-earlier", action="store_true", help=keep + " (add seeds an invocation at a time)")
+    parser.add_argument(
+        "--keep-earlier", action="store_true", help=keep + " (add seeds or rows an invocation at a time)"
+    )
     parser.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch: code paths only")
     args = parser.parse_args()
     out = Path(args.out)

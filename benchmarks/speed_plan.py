@@ -41,6 +41,12 @@ ABLATIONS = (
     Ablation("jpeg-twice", "the copy JPEG-encoded once more (quality 75)", jpeg_twice=True, airbench=True),
     Ablation("no-resizing", "every epoch at 32x32", ("--data.init_args.augmentation.epoch_sizes", "[]")),
     Ablation(
+        "epochs-10",
+        "airbench94's schedule length, 10 epochs (airbench: 9.9), the resized ones unchanged; the learning-rate and"
+        " Lookahead schedules have airbench's shape at any length",
+        ("--trainer.max_epochs", "10"),
+    ),
+    Ablation(
         "batch-1024",
         "airbench's batch (1024) and the recipe's learning rate for it (1.5)",
         (

@@ -219,10 +219,12 @@ def test_keep_earlier_reports_the_saved_seeds_beside_the_new_ones_and_replaces_a
     monkeypatch.setattr(sys, "argv", argv)
     script.main()
     saved = [(r.side, r.seed, r.epochs[-1].acc) for r in read_runs(tmp_path / "side_by_side_runs.json")]
-    # fast_cpu_15min was not asked for, and seed 1's earlier fast_cpu run is replaced by the new one
-    assert saved == [("airbench94", 0, 0.90), ("fast_cpu", 0, 0.86), ("airbench94", 1, 0.88), ("fast_cpu", 1, 0.88)]
+    # fast_cpu_15min was not asked for: kept as it was; seed 1's earlier fast_cpu run is replaced by the new one
+    assert saved == [("airbench94", 0, 0.90), ("fast_cpu", 0, 0.86), ("fast_cpu_15min", 0, 0.91),
+                     ("airbench94", 1, 0.88), ("fast_cpu", 1, 0.88)]  # fmt: skip
     section = read_section(out, "airbench-side-by-side")
-    assert "2 run(s) per side (seeds 0, 1)" in section and "(seed(s) 0: an earlier invocation, saved " in section
+    assert "2 run(s) per side (seeds 0, 1)" in section
+    assert ": airbench94, fast_cpu, fast_cpu_15min seed(s) 0)" in section.split("\n")[2]
     assert "| fast_cpu | 2 | 1 | 87.00 ± 1.41 [86.00, 88.00] |" in section  # mean and sd of 0.86 and 0.88
 
 
@@ -252,13 +254,28 @@ def test_ablations_keep_earlier_seeds_and_report_the_change_seed_by_seed(
     monkeypatch.setattr(sys, "argv", argv)
     script.main()
     saved = [(name, r.seed, r.epochs[-1].acc) for name, r in script.saved_ablation_runs(tmp_path)]
-    # no-lookahead was not asked for: dropped, as the side by side drops unasked sides
-    assert saved == [("recipe", 0, 0.86), ("no-tta", 0, 0.85), ("recipe", 1, 0.88), ("no-tta", 1, 0.87)]
+    # no-lookahead was not asked for: kept, with the one seed it has
+    assert saved == [("recipe", 0, 0.86), ("no-tta", 0, 0.85), ("no-lookahead", 0, 0.80),
+                     ("recipe", 1, 0.88), ("no-tta", 1, 0.87)]  # fmt: skip
     section = read_section(out, "gap-analysis")
-    assert "2 run(s) per side (seeds 0, 1)" in section and "(seed(s) 0: an earlier invocation, saved " in section
+    assert "2 run(s) per side (seeds 0, 1)" in section
+    assert ": recipe, no-tta, no-lookahead seed(s) 0)" in section
     rows = {line.split(" | ")[0].strip("| "): line for line in section.splitlines()}
     assert rows["recipe"].endswith("| 2 | 87.00 ± 1.41 [86.00, 88.00] | +0.00 ± 0.00 | 4.00 ± 0.00 [4.00, 4.00] |")
     assert rows["no-tta"].endswith("| 2 | 86.00 ± 1.41 [85.00, 87.00] | -1.00 ± 0.00 | 4.00 ± 0.00 [4.00, 4.00] |")
+    assert rows["no-lookahead"].endswith("| 1 | 80.00 | -6.00 | 4.00 |")
+
+    # A row added later for a seed the others already have: only no-lookahead's seed 1 is trained
+    trained["fast_cpu no-lookahead"] = 0.84
+    argv[argv.index("recipe") : argv.index("no-tta") + 1] = ["no-lookahead"]
+    script.main()
+    assert [(n, r.seed) for n, r in script.saved_ablation_runs(tmp_path)][-1] == ("no-lookahead", 1)
+    section = read_section(out, "gap-analysis")
+    assert ": recipe, no-tta seed(s) 0, 1; no-lookahead seed(s) 0)" in section
+    rows = {line.split(" | ")[0].strip("| "): line for line in section.splitlines()}
+    assert rows["no-lookahead"].endswith(
+        "| 2 | 82.00 ± 2.83 [80.00, 84.00] | -5.00 ± 1.41 | 4.00 ± 0.00 [4.00, 4.00] |"
+    )
 
 
 def test_paired_change_compares_each_seed_with_the_same_seeds_baseline_only() -> None:
