@@ -8,10 +8,14 @@ benchmarks never assemble configs or instantiate classes themselves.
 from benchmarks.results import environment_markdown, markdown_table, read_section, write_section
 from benchmarks.time_to_accuracy import AccuracyByTime, Point, eval_folder
 from litlab.command.cli import build_cli
+from litlab.models import AirbenchNet
+from litlab.models.airbench_net import Norm
 from litlab.runtime.cpu_precision import cpu_capability
 
 __all__ = [
     "AccuracyByTime",
+    "AirbenchNet",
+    "Norm",
     "Point",
     "build_cli",
     "cpu_capability",

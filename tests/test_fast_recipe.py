@@ -328,3 +328,15 @@ def test_whitening_init_gives_every_ddp_rank_the_same_weights(tmp_path: Path) ->
     script.write_text(textwrap.dedent(DDP_SCRIPT))
     subprocess.run([sys.executable, str(script), str(result)], cwd=REPO, check=True, timeout=300)
     assert result.read_text() == "2 True True"
+
+
+def test_norm_dtype_benchmark_compares_the_float32_shift_with_the_shipped_one() -> None:
+    """benchmarks/norm_dtype_ab.py's 'old' network really promotes to float32 and its 'new' one is the shipped net."""
+    from benchmarks.norm_dtype_ab import built
+
+    (old, _), (new, _) = built(old=True), built(old=False)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert old.groups[0].norm1(torch.randn(2, 24, 8, 8).bfloat16()).dtype == torch.float32
+        assert new.groups[0].norm1(torch.randn(2, 24, 8, 8).bfloat16()).dtype == torch.bfloat16
+        torch.testing.assert_close(old(x).float(), new(x).float(), rtol=0.05, atol=0.05)  # same weights
