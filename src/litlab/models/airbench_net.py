@@ -34,12 +34,10 @@ class Norm(nn.Module):
         self.bias_gain = bias_lr_scale**0.5
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stats(x)  # (B, C, H, W), x's dtype
-        # Scale and shift in x's dtype: a float32 parameter would promote a bf16/fp16 activation to float32 under
-        # autocast, and the GELU, pooling and casts after it would then move twice the bytes.
+        x = self.stats(x)
         if self.weight is not None:
-            x = x * self.weight.to(x.dtype).view(-1, 1, 1)
-        return x + (self.bias_gain * self.bias).to(x.dtype).view(-1, 1, 1)
+            x = x * self.weight.view(-1, 1, 1)
+        return x + self.bias_gain * self.bias.view(-1, 1, 1)
 
 
 def identity_conv(c_in: int, c_out: int) -> nn.Conv2d:
