@@ -1,10 +1,11 @@
-"""CPU step time of AirbenchNet with its BatchNorm shift added in the activation's dtype (shipped) against the
-float32 shift it had before 2026-12-01, which promoted every normalised bf16 activation to float32.
+"""CPU step time of AirbenchNet as shipped, whose float32 BatchNorm shift promotes every normalised bf16
+activation to float32 under autocast, against a candidate that adds the shift in the activation's dtype.
 
-    python benchmarks/norm_dtype_ab.py --size 32      # prints new / old step time; RESULTS.md quotes it by hand
+    python benchmarks/norm_dtype_ab.py --size 32      # prints candidate / shipped step time; RESULTS.md quotes it
 
 Both networks start from the same weights and train in one process, their steps alternated, so a slow spell of a
-shared host slows both alike; the figure is the median over the pairs of new / old.
+shared host slows both alike; the figure is the median over the pairs of candidate / shipped. The candidate is not
+shipped: under torch.compile on the CPU its gradients are NaN from the first step (RESULTS.md, issue #17's section).
 """
 
 import argparse
@@ -21,20 +22,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ sits
 from benchmarks.litlab_api import AirbenchNet, Norm  # noqa: E402
 
 
-class Float32ShiftNorm(Norm):
-    """The old `Norm.forward`: the float32 shift promotes a bf16 activation to float32."""
+class ActivationDtypeNorm(Norm):
+    """The candidate: scale and shift in the activation's dtype, so a bf16 activation stays bf16."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stats(x) + self.bias_gain * self.bias.view(-1, 1, 1)
+        x = self.stats(x)
+        if self.weight is not None:
+            x = x * self.weight.to(x.dtype).view(-1, 1, 1)
+        return x + (self.bias_gain * self.bias).to(x.dtype).view(-1, 1, 1)
 
 
-def built(old: bool) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+def built(candidate: bool) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
     torch.manual_seed(0)
     net = AirbenchNet((3, 32, 32), 10, widths=(24, 96, 96))  # configs/cifar10_fast_cpu.yaml's widths
-    if old:
+    if candidate:
         for module in net.modules():
             if type(module) is Norm:
-                module.__class__ = Float32ShiftNorm
+                module.__class__ = ActivationDtypeNorm
     net = net.to(memory_format=torch.channels_last)
     return net, torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.85, nesterov=True)
 
@@ -46,12 +50,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    nets = {"old": built(old=True), "new": built(old=False)}
+    nets = {"shipped": built(candidate=False), "candidate": built(candidate=True)}
     x = torch.randn(256, 3, args.size, args.size).to(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (256,))
-    seconds: dict[str, list[float]] = {"old": [], "new": []}
+    seconds: dict[str, list[float]] = {"shipped": [], "candidate": []}
     for pair in range(5 + args.pairs):  # 5 warm-up pairs
-        for name in ("old", "new") if pair % 2 else ("new", "old"):
+        for name in ("shipped", "candidate") if pair % 2 else ("candidate", "shipped"):
             net, optimizer = nets[name]
             start = time.perf_counter()
             with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -61,10 +65,12 @@ def main() -> None:
             optimizer.zero_grad(set_to_none=True)
             if pair >= 5:
                 seconds[name].append(time.perf_counter() - start)
-    ratios = [new / old for old, new in zip(seconds["old"], seconds["new"], strict=True)]
-    old_ms, new_ms = (1000 * statistics.median(seconds[name]) for name in ("old", "new"))
-    print(f"{args.size}x{args.size}, batch 256, {args.threads} threads, {args.pairs} pairs: old median {old_ms:.1f} ms,"
-          f" new median {new_ms:.1f} ms, new / old per pair: median {statistics.median(ratios):.3f}")  # fmt: skip
+    ratio = statistics.median(c / s for s, c in zip(seconds["shipped"], seconds["candidate"], strict=True))
+    shipped_ms, candidate_ms = (1000 * statistics.median(seconds[name]) for name in ("shipped", "candidate"))
+    print(
+        f"{args.size}x{args.size}, batch 256, {args.threads} threads, {args.pairs} pairs: shipped median"
+        f" {shipped_ms:.1f} ms, candidate median {candidate_ms:.1f} ms, candidate / shipped per pair: {ratio:.3f}"
+    )
 
 
 if __name__ == "__main__":
