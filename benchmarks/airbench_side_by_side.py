@@ -65,33 +65,39 @@ def side_by_side(args: argparse.Namespace, kept: list[RunRecord]) -> list[RunRec
 
 
 def earlier_runs(args: argparse.Namespace) -> tuple[list[RunRecord], str]:
-    """With `--keep-earlier`: every saved run this invocation does not train again (another seed, or a side not
-    asked for), and a note on which they are and when they were saved, so that seeds and sides can be added one
-    invocation at a time (a seed of all sides takes about an hour)."""
+    """With `--keep-earlier`: the saved side-by-side runs `kept_runs` keeps, and its note (a seed of all sides takes
+    about an hour, so seeds and sides are added one invocation at a time)."""
     records = Path(args.work) / "side_by_side_runs.json"
     if not (args.keep_earlier and records.is_file()):
         return [], ""
-    redone = {"airbench94", *args.recipes}
-    kept = [r for r in read_runs(records) if not (r.side in redone and r.seed in args.seeds)]
+    kept, note = kept_runs([(r.side, r) for r in read_runs(records)], {"airbench94", *args.recipes}, args, records)
+    return [r for _, r in kept], note
+
+
+def kept_runs(
+    saved: list[tuple[str, RunRecord]], redone: set[str], args: argparse.Namespace, records: Path
+) -> tuple[list[tuple[str, RunRecord]], str]:
+    """The saved (name, run) pairs this invocation does not train again (another seed, or a name not in `redone`),
+    and the header's note on which they are: ' (earlier invocations, saved by <when>: a, b seed(s) 0, 1; c seed(s)
+    0)', names grouped by their seeds."""
+    kept = [(name, r) for name, r in saved if not (name in redone and r.seed in args.seeds)]
     if not kept:
         return [], ""
-    return kept, earlier_note([(r.side, r.seed) for r in kept], records)
-
-
-def earlier_note(kept: Sequence[tuple[str, int]], records: Path) -> str:
-    """' (earlier invocations, saved by <when `records` was last written>: a, b seed(s) 0, 1; c seed(s) 0)' for the
-    header: the kept (name, seed) runs, names grouped by their seeds."""
     seeds_by_name: dict[str, set[int]] = {}
-    for name, seed in kept:
-        seeds_by_name.setdefault(name, set()).add(seed)
+    for name, r in kept:
+        seeds_by_name.setdefault(name, set()).add(r.seed)
     names_by_seeds: dict[tuple[int, ...], list[str]] = {}
     for name, seeds in seeds_by_name.items():
         names_by_seeds.setdefault(tuple(sorted(seeds)), []).append(name)
     groups = "; ".join(
         f"{', '.join(names)} seed(s) {', '.join(map(str, seeds))}" for seeds, names in names_by_seeds.items()
     )
-    saved = datetime.datetime.fromtimestamp(records.stat().st_mtime, datetime.UTC)
-    return f" (earlier invocations, saved by {saved:%Y-%m-%d %H:%M UTC}: {groups})"
+    return kept, f" (earlier invocations, saved by {saved_at(records):%Y-%m-%d %H:%M UTC}: {groups})"
+
+
+def saved_at(records: Path) -> datetime.datetime:
+    """When a records file was last written."""
+    return datetime.datetime.fromtimestamp(records.stat().st_mtime, datetime.UTC)
 
 
 def ablations(args: argparse.Namespace, kept: list[tuple[str, RunRecord]]) -> list[tuple[str, RunRecord]]:
@@ -121,21 +127,12 @@ def saved_ablation_runs(work: Path) -> list[tuple[str, RunRecord]]:
 
 
 def earlier_ablation_runs(args: argparse.Namespace) -> tuple[list[tuple[str, RunRecord]], str]:
-    """With `--keep-earlier`: every saved run this invocation does not train again (another seed, or an ablation
-    not asked for), and a note on which they are and when they were saved (a seed of every ablation takes about
-    40 minutes)."""
-    work = Path(args.work)
-    if not (args.keep_earlier and (work / "ablation_runs.json").is_file()):
+    """With `--keep-earlier`: the saved ablation runs `kept_runs` keeps, and its note (a seed of every ablation
+    takes about 40 minutes)."""
+    records = Path(args.work) / "ablation_runs.json"
+    if not (args.keep_earlier and records.is_file()):
         return [], ""
-    redone = set(args.ablation_names)
-    kept = [(n, r) for n, r in saved_ablation_runs(work) if not (n in redone and r.seed in args.seeds)]
-    if not kept:
-        return [], ""
-    return kept, earlier_note([(n, r.seed) for n, r in kept], work / "ablation_runs.json")
-
-
-def records_time(work: Path) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp((work / "ablation_runs.json").stat().st_mtime, datetime.UTC)
+    return kept_runs(saved_ablation_runs(Path(args.work)), set(args.ablation_names), args, records)
 
 
 def data_notes(work: Path, smoke: bool) -> list[str]:
@@ -185,11 +182,10 @@ def main() -> None:
                         " saved in WORK/ablation_runs.json, training nothing")  # fmt: skip
     keep = (
         "report every saved run this invocation does not train again (other seeds, other sides or ablations;"
-        " WORK/side_by_side_runs.json, or WORK/ablation_runs.json with --ablations) beside the new ones"
+        " WORK/side_by_side_runs.json, or WORK/ablation_runs.json with --ablations) beside the new ones: add seeds"
+        " or rows an invocation at a time"
     )
-    parser.add_argument(
-        "--keep-earlier", action="store_true", help=keep + " (add seeds or rows an invocation at a time)"
-    )
+    parser.add_argument("--keep-earlier", action="store_true", help=keep)
     parser.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch: code paths only")
     args = parser.parse_args()
     out = Path(args.out)
@@ -199,7 +195,7 @@ def main() -> None:
 
         kept, kept_note = ([], "") if args.from_records else earlier_ablation_runs(args)
         found = saved_ablation_runs(Path(args.work)) if args.from_records else ablations(args, kept)
-        when = records_time(Path(args.work)) if args.from_records else None
+        when = saved_at(Path(args.work) / "ablation_runs.json") if args.from_records else None
         twice_ran = any(name == "jpeg-twice" for name, _ in found)
         notes = data_notes(Path(args.work), args.smoke) if twice_ran else []
         seeds = sorted({r.seed for _, r in found})
